@@ -1,0 +1,23 @@
+"""Counting the embedder's tokens, so chunks are sized to what the model reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+
+class TokenCounter:
+    """Counts WordPiece tokens of the bundled model (special tokens included)."""
+
+    def __init__(self, model_path: Path) -> None:
+        self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+
+    def __call__(self, text: str) -> int:
+        return len(self._tokenizer.encode(text).ids)
+
+    def count_many(self, texts: list[str]) -> list[int]:
+        """Counts for several texts in one call (the tokenizer batches in Rust)."""
+        return [len(e.ids) for e in self._tokenizer.encode_batch(texts)]

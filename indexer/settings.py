@@ -1,0 +1,39 @@
+"""Settings for indexing and search; the CLI builds them from config."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+def default_index_root() -> Path:
+    """`$XDG_DATA_HOME/mossen/indexes`, falling back to ~/.local/share."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "mossen" / "indexes"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """Everything `index_repo` and `search` need besides the repository path."""
+
+    index_root: Path = field(default_factory=default_index_root)
+    max_file_bytes: int = 1 * MIB
+    exclude: tuple[str, ...] = ()  # extra gitignore-style patterns
+    embed_batch_size: int = 32
+    # Up to this many new texts are embedded by the light numpy model; more go
+    # through sentence-transformers, whose start-up only pays off in bulk.
+    light_embed_limit: int = 64
+    chunk_max_tokens: int = 256  # the embedder's window
+    chunk_min_tokens: int = 48  # smaller siblings are merged
+    lock_timeout: float = 10.0
+    commit_every: int = 200  # files per write transaction
+
+    def index_dir(self, repo: Path) -> Path:
+        """The folder of this repository's index: keyed by its resolved path."""
+        resolved = repo.resolve()
+        digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:16]
+        return self.index_root / f"{resolved.name or 'root'}-{digest}"
