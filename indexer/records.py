@@ -77,9 +77,11 @@ class SearchHit:
 class ProgressEvent:
     """A progress report from long work; `total` is None while unknown."""
 
-    phase: str  # discover | chunk | embed | write | repair | done
+    phase: str  # discover | index | repair | done
     done: int
     total: int | None = None
+    chunks: int = 0  # chunks produced so far
+    embedded: int = 0  # texts run through the model so far
     detail: str = ""
 
 

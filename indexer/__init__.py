@@ -1,0 +1,26 @@
+"""mossen's indexer: walk -> chunk (tree-sitter) -> embed -> store (Chroma + lexical); search.
+
+Usable as a library, with no UI: progress is reported through a callback.
+
+    from indexer import IndexSettings, index_repo, search
+    report = index_repo(Path("."), IndexSettings())
+    hits = search(Path("."), "where are retries configured", IndexSettings())
+"""
+
+from indexer.errors import (
+    EmbedderError, IndexerError, IndexLockedError, IndexMissingError, ModelMismatchError, RepoPathError,
+)
+from indexer.pipeline import index_repo
+from indexer.records import (
+    Chunk, IndexReport, IndexStatus, ProgressCallback, ProgressEvent, SearchHit, SkippedFile,
+)
+from indexer.search import SearchOptions, search
+from indexer.settings import IndexSettings, default_index_root
+from indexer.status import index_exists, index_status
+
+__all__ = [
+    "Chunk", "EmbedderError", "IndexLockedError", "IndexMissingError", "IndexReport", "IndexSettings",
+    "IndexStatus", "IndexerError", "ModelMismatchError", "ProgressCallback", "ProgressEvent",
+    "RepoPathError", "SearchHit", "SearchOptions", "SkippedFile", "default_index_root", "index_exists", "index_repo",
+    "index_status", "search",
+]

@@ -1,0 +1,49 @@
+"""Splitting code into lexical terms: identifiers whole and in parts."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
+# camelCase / PascalCase / ACRONYMWord / digit boundaries
+_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+# Words so common in questions that they only add noise to lexical matching.
+QUERY_STOPWORDS = frozenset(
+    """a an and are as at be by can do does for from how i if in into is it its me
+    my of on or our should so that the their then there these this to use used
+    uses using was we what when where which who why will with you your""".split()
+)
+
+
+def split_identifier(word: str) -> list[str]:
+    """`getUserName` -> [get, user, name]; `HTTPServer_v2` -> [http, server, v, 2]."""
+    parts: list[str] = []
+    for piece in word.split("_"):
+        parts.extend(p.lower() for p in _PARTS.findall(piece))
+    return parts
+
+
+def code_terms(text: str) -> list[str]:
+    """Every identifier lower-cased whole (underscores dropped) plus its parts.
+
+    Keeping the whole identifier lets an exact name match outrank a match on
+    its common parts; the parts let "user name" find `getUserName`.
+    """
+    terms: list[str] = []
+    for word in _WORD.findall(text):
+        parts = split_identifier(word)
+        whole = word.replace("_", "").lower()
+        if whole and (len(parts) != 1 or parts[0] != whole):
+            terms.append(whole)
+        terms.extend(parts)
+    return terms
+
+
+def query_terms(query: str) -> list[str]:
+    """Distinct lexical terms of a search query, stop words removed, order kept."""
+    seen: dict[str, None] = {}
+    for term in code_terms(query):
+        if term not in QUERY_STOPWORDS and (len(term) > 1 or term.isdigit()):
+            seen.setdefault(term, None)
+    return list(seen)

@@ -1,0 +1,246 @@
+"""`index_repo`: discover -> plan -> read -> chunk -> embed -> store, incrementally and crash-safely.
+
+Write order, which is what makes a kill -9 at any moment harmless:
+1. meta `vectors_dirty = 1` is committed before the first vector write of a run;
+2. vectors for a batch's new chunks go to Chroma (and to the embedding cache);
+3. one SQLite transaction replaces the batch's manifest rows, chunks and terms;
+4. vectors of chunks that no longer exist are deleted from Chroma;
+5. at the end `vectors_dirty = 0`.
+A run that finds `vectors_dirty = 1` reconciles Chroma with the catalog first
+(orphans deleted, missing vectors restored from the cache). Search never returns
+a vector whose chunk is not in the catalog, so stale hits cannot leak in between.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.chunking import Chunker, ChunkLimits
+from indexer.discover import Candidate, discover_files
+from indexer.embed.adaptive import AdaptiveEmbedder
+from indexer.embed.base import MODEL_DIM, MODEL_ID, bundled_model_path
+from indexer.embed.cache import CachedEmbedding, EmbeddingCache, text_hash
+from indexer.embed.tokens import TokenCounter
+from indexer.errors import ModelMismatchError, RepoPathError
+from indexer.lock import IndexLock
+from indexer.plan import make_plan
+from indexer.reading import SourceFile, read_source
+from indexer.records import Chunk, IndexReport, ProgressCallback, ProgressEvent, SkippedFile, no_progress
+from indexer.repair import reconcile_vectors
+from indexer.settings import IndexSettings
+from indexer.store.catalog import Catalog, ChunkRow, FileRow, now_ns
+from indexer.store.layout import IndexLayout
+from indexer.store.vectors import VectorStore
+
+
+@dataclass
+class _Tally:
+    """Counters of one run, turned into the IndexReport at the end."""
+
+    changed: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    repaired: int = 0
+    chunks_seen: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+def resolve_repo(repo: Path) -> Path:
+    """The resolved repository folder, or RepoPathError with a clear reason."""
+    if not repo.exists():
+        raise RepoPathError(f"{repo} does not exist")
+    if not repo.is_dir():
+        raise RepoPathError(f"{repo} is not a directory")
+    return repo.resolve()
+
+
+def index_repo(
+    repo: Path, settings: IndexSettings, progress: ProgressCallback = no_progress, *, rebuild: bool = False,
+) -> IndexReport:
+    """Bring the index of `repo` up to date with its working tree; returns what was done."""
+    started = time.monotonic()
+    repo = resolve_repo(repo)
+    layout = IndexLayout.for_repo(repo, settings)
+    layout.create()
+    with IndexLock(layout.folder, settings.lock_timeout):
+        if rebuild:
+            layout.wipe()
+        with Catalog(layout.catalog) as catalog:
+            _check_model(catalog)
+            return _Run(repo, settings, layout, catalog, progress).execute(started)
+
+
+def _check_model(catalog: Catalog) -> None:
+    model, dim = catalog.get_meta("model"), catalog.get_meta("dimension")
+    if model is None:
+        catalog.set_meta(model=MODEL_ID, dimension=str(MODEL_DIM))
+    elif model != MODEL_ID or int(dim or 0) != MODEL_DIM:
+        raise ModelMismatchError(
+            f"this index was built with {model} ({dim} dims) but mossen embeds with "
+            f"{MODEL_ID} ({MODEL_DIM} dims); run `mossen index --rebuild`"
+        )
+
+
+class _Run:
+    """One index run; holds what its steps share."""
+
+    def __init__(self, repo: Path, settings: IndexSettings, layout: IndexLayout,
+                 catalog: Catalog, progress: ProgressCallback) -> None:
+        self.repo, self.settings, self.layout, self.catalog = repo, settings, layout, catalog
+        self.progress = progress
+        self.tally = _Tally()
+        self._vectors: VectorStore | None = None
+        self._embedding: CachedEmbedding | None = None
+        self._chunker: Chunker | None = None
+        self._cache: EmbeddingCache | None = None
+
+    def execute(self, started: float) -> IndexReport:
+        """Run every step and report."""
+        try:
+            return self._execute(started)
+        finally:
+            if self._cache is not None:
+                self._cache.close()
+
+    def _execute(self, started: float) -> IndexReport:
+        discovery = discover_files(self.repo, self.settings)
+        self.tally.skipped.extend(discovery.skipped)
+        self.progress(ProgressEvent("discover", len(discovery.files), len(discovery.files)))
+        manifest = self.catalog.files()
+        plan = make_plan(discovery.files, manifest)
+        if self.catalog.get_meta("vectors_dirty") == "1":
+            self.tally.repaired = reconcile_vectors(self.catalog, self.vectors(), self.embedding(), self.progress)
+            self.catalog.set_meta(vectors_dirty="0")
+        if not plan.is_noop:
+            self.catalog.set_meta(vectors_dirty="1")
+            self._remove(list(plan.deleted))
+            self._index_files(plan.to_read, manifest)
+            self.catalog.set_meta(vectors_dirty="0")
+        with self.catalog.transaction():
+            self.catalog.set_skipped((s.path, s.reason) for s in self.tally.skipped)
+        self.catalog.set_meta(last_indexed=str(time.time()))
+        files, chunks, _, _ = self.catalog.counts()
+        self.progress(ProgressEvent("done", files, files, chunks=chunks))
+        embedding = self._embedding
+        return IndexReport(
+            repo=str(self.repo), index_dir=str(self.layout.folder), files_seen=len(discovery.files),
+            files_changed=self.tally.changed, files_unchanged=plan.unchanged + (len(plan.to_read) - self.tally.changed),
+            files_deleted=len(plan.deleted), chunks_total=chunks, chunks_added=self.tally.chunks_added,
+            chunks_removed=self.tally.chunks_removed, embedded=embedding.computed if embedding else 0,
+            embed_cache_hits=embedding.hits if embedding else 0, repaired=self.tally.repaired,
+            skipped=tuple(sorted(self.tally.skipped, key=lambda s: s.path)),
+            seconds=time.monotonic() - started,
+        )
+
+    # -- lazily built parts: a no-op run never pays for them ---------------------
+    def vectors(self) -> VectorStore:
+        if self._vectors is None:
+            self._vectors = VectorStore(self.layout.vectors, MODEL_ID, MODEL_DIM)
+        return self._vectors
+
+    def embedding(self) -> CachedEmbedding:
+        if self._embedding is None:
+            s = self.settings
+            self._cache = EmbeddingCache(self.layout.embedding_cache)
+            embedder = AdaptiveEmbedder(bundled_model_path(), s.chunk_max_tokens, s.embed_batch_size,
+                                        s.light_embed_limit)
+            self._embedding = CachedEmbedding(self._cache, embedder)
+        return self._embedding
+
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            s = self.settings
+            counter = TokenCounter(bundled_model_path())
+            self._chunker = Chunker(ChunkLimits(count_tokens=counter, max_tokens=s.chunk_max_tokens,
+                                                min_tokens=s.chunk_min_tokens))
+        return self._chunker
+
+    # -- steps -------------------------------------------------------------------
+    def _remove(self, paths: list[str]) -> None:
+        """Drop deleted files: catalog first, then their vectors."""
+        if not paths:
+            return
+        ids = self.catalog.chunk_ids_for(paths)
+        with self.catalog.transaction():
+            self.catalog.remove_files(paths)
+        self.vectors().delete(ids)
+        self.tally.chunks_removed += len(ids)
+
+    def _index_files(self, candidates: tuple[Candidate, ...], manifest: dict[str, FileRow]) -> None:
+        """Read, chunk, embed and store candidates in batches of `commit_every` files."""
+        total, step = len(candidates), max(1, self.settings.commit_every)
+        for start in range(0, total, step):
+            self._index_batch(candidates[start:start + step], manifest)
+            embedded = self._embedding.computed if self._embedding else 0
+            self.progress(ProgressEvent("index", min(start + step, total), total,
+                                        chunks=self.tally.chunks_seen, embedded=embedded))
+
+    def _index_batch(self, batch: tuple[Candidate, ...], manifest: dict[str, FileRow]) -> None:
+        indexed_ns = now_ns()
+        touched: list[FileRow] = []
+        changed: list[tuple[SourceFile, list[ChunkRow]]] = []
+        gone: list[str] = []
+        for cand in batch:
+            source = read_source(self.repo, cand, self.settings.max_file_bytes)
+            if isinstance(source, SkippedFile):
+                self.tally.skipped.append(source)
+                if cand.path in manifest:
+                    gone.append(cand.path)  # unreadable now: its old chunks must not linger
+                continue
+            row = manifest.get(cand.path)
+            stat_row = FileRow(source.path, source.content_hash, source.size, source.mtime_ns,
+                               source.inode, source.language, indexed_ns)
+            if row is not None and row.content_hash == source.content_hash:
+                touched.append(stat_row)
+                continue
+            chunks = self._chunk(source)
+            if chunks is None:
+                if cand.path in manifest:
+                    gone.append(cand.path)
+                continue
+            changed.append((source, chunks))
+        self._store(changed, touched, gone, indexed_ns)
+
+    def _chunk(self, source: SourceFile) -> list[ChunkRow] | None:
+        """Chunk one file; a chunker failure skips the file instead of ending the run."""
+        try:
+            chunks = self.chunker().chunk(source.path, source.text, source.language)
+        except Exception as exc:  # the chunker must never take the run down
+            self.tally.skipped.append(SkippedFile(source.path, f"chunking failed: {type(exc).__name__}: {exc}"))
+            return None
+        self.tally.chunks_seen += len(chunks)
+        return [ChunkRow(c, c.chunk_id, embedding_key(c)) for c in chunks]
+
+    def _store(self, changed: list[tuple[SourceFile, list[ChunkRow]]], touched: list[FileRow],
+               gone: list[str], indexed_ns: int) -> None:
+        """Vectors first, then one catalog transaction, then delete replaced vectors."""
+        paths = [s.path for s, _ in changed] + gone
+        old_ids = set(self.catalog.chunk_ids_for(paths))
+        new_rows = [r for _, rows in changed for r in rows]
+        new_ids = {r.chunk_id for r in new_rows}
+        fresh = [r for r in new_rows if r.chunk_id not in old_ids]
+        if fresh:
+            vectors = self.embedding().vectors([r.text_hash for r in fresh], [r.chunk.embedding_text for r in fresh])
+            self.vectors().upsert([r.chunk_id for r in fresh], vectors,
+                                  [{"path": r.chunk.path, "language": r.chunk.language} for r in fresh])
+        with self.catalog.transaction():
+            for row in touched:
+                self.catalog.touch_file(row)
+            self.catalog.remove_files(gone)
+            for source, rows in changed:
+                file_row = FileRow(source.path, source.content_hash, source.size, source.mtime_ns,
+                                   source.inode, source.language, indexed_ns)
+                self.catalog.put_file(file_row, rows, source.note)
+        stale = sorted(old_ids - new_ids)
+        if stale:
+            self.vectors().delete(stale)
+        self.tally.changed += len(changed)
+        self.tally.chunks_added += len(new_ids - old_ids)
+        self.tally.chunks_removed += len(old_ids - new_ids)
+
+
+def embedding_key(chunk: Chunk) -> str:
+    """The embedding-cache key of a chunk: a hash of exactly the text embedded."""
+    return text_hash(chunk.embedding_text)

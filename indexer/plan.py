@@ -1,0 +1,50 @@
+"""What an index run must do: compare what discovery found with the manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from indexer.discover import Candidate
+from indexer.store.catalog import FileRow
+
+# A file modified within this long before it was indexed may have changed again
+# inside the same timestamp tick ("racy" in git's terms): re-hash it.
+RACY_NS = 2_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Files to read (new or possibly changed), files gone, and the untouched count."""
+
+    to_read: tuple[Candidate, ...]
+    deleted: tuple[str, ...]
+    unchanged: int
+
+    @property
+    def is_noop(self) -> bool:
+        """True when nothing needs reading or removing."""
+        return not self.to_read and not self.deleted
+
+
+def make_plan(candidates: tuple[Candidate, ...], manifest: dict[str, FileRow]) -> Plan:
+    """Stat-compare candidates with the manifest; content hashes decide later."""
+    to_read: list[Candidate] = []
+    unchanged = 0
+    for cand in candidates:
+        row = manifest.get(cand.path)
+        if row is not None and _same_stat(cand, row):
+            unchanged += 1
+        else:
+            to_read.append(cand)
+    present = {c.path for c in candidates}
+    deleted = tuple(sorted(p for p in manifest if p not in present))
+    return Plan(tuple(to_read), deleted, unchanged)
+
+
+def _same_stat(cand: Candidate, row: FileRow) -> bool:
+    return (
+        cand.size == row.size
+        and cand.mtime_ns == row.mtime_ns
+        and cand.inode == row.inode
+        and row.indexed_ns - row.mtime_ns > RACY_NS
+    )

@@ -1,0 +1,1 @@
+"""Persistent stores of one index: the SQLite catalog and the Chroma vectors."""

@@ -1,0 +1,232 @@
+"""The SQLite catalog: manifest (file -> hash -> chunks), chunk rows, FTS5 terms, meta.
+
+One database per index. Writes for a batch of files happen in one transaction,
+so the manifest and the lexical index never disagree; vectors live in Chroma
+and are reconciled against this catalog (see pipeline.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from indexer.identifiers import code_terms
+from indexer.records import Chunk
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, content_hash TEXT NOT NULL, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, language TEXT NOT NULL,
+    indexed_ns INTEGER NOT NULL, note TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, path TEXT NOT NULL,
+    start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, language TEXT NOT NULL,
+    kind TEXT NOT NULL, symbol TEXT, context TEXT NOT NULL, text TEXT NOT NULL,
+    text_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
+CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(
+    path, symbol, body, tokenize = "porter unicode61 remove_diacritics 2"
+);
+CREATE TABLE IF NOT EXISTS skipped (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    """What the manifest remembers of one indexed file."""
+
+    path: str
+    content_hash: str
+    size: int
+    mtime_ns: int
+    inode: int
+    language: str
+    indexed_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    """A stored chunk, with the hash its embedding is cached under."""
+
+    chunk: Chunk
+    chunk_id: str
+    text_hash: str
+
+
+def _path_terms(path: str) -> str:
+    return " ".join(code_terms(path.replace("/", " ").replace(".", " ")))
+
+
+class Catalog:
+    """One index's SQLite database; use as a context manager."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = db_path
+        self._db = sqlite3.connect(str(db_path), timeout=30.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- meta -------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        """A meta value, or None."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, **values: str) -> None:
+        """Set meta values in one transaction."""
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(k, str(v)) for k, v in values.items()],
+            )
+
+    # -- transactions -------------------------------------------------------
+    def transaction(self) -> "_Transaction":
+        """`with catalog.transaction():` groups writes atomically."""
+        return _Transaction(self._db)
+
+    # -- manifest ---------------------------------------------------------
+    def files(self) -> dict[str, FileRow]:
+        """Every indexed file by path."""
+        rows = self._db.execute(
+            "SELECT path, content_hash, size, mtime_ns, inode, language, indexed_ns FROM files"
+        )
+        return {r[0]: FileRow(*r) for r in rows}
+
+    def touch_file(self, row: FileRow) -> None:
+        """Update a file's stat fields when its content is unchanged."""
+        self._db.execute(
+            "UPDATE files SET size = ?, mtime_ns = ?, inode = ?, indexed_ns = ? WHERE path = ?",
+            (row.size, row.mtime_ns, row.inode, row.indexed_ns, row.path),
+        )
+
+    def chunk_ids_for(self, paths: Iterable[str]) -> list[str]:
+        """Ids of the chunks currently stored for these files."""
+        ids: list[str] = []
+        for path in paths:
+            ids.extend(r[0] for r in self._db.execute("SELECT id FROM chunks WHERE path = ?", (path,)))
+        return ids
+
+    def remove_files(self, paths: Iterable[str]) -> None:
+        """Drop files with their chunks and terms (inside a transaction)."""
+        for path in paths:
+            rowids = [r[0] for r in self._db.execute("SELECT rowid FROM chunks WHERE path = ?", (path,))]
+            self._db.executemany("DELETE FROM terms WHERE rowid = ?", [(r,) for r in rowids])
+            self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
+            self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def put_file(self, row: FileRow, chunks: list[ChunkRow], note: str = "") -> None:
+        """Replace one file's manifest row, chunks and terms (inside a transaction)."""
+        self.remove_files([row.path])
+        self._db.execute(
+            "INSERT INTO files(path, content_hash, size, mtime_ns, inode, language, indexed_ns, note)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (row.path, row.content_hash, row.size, row.mtime_ns, row.inode, row.language,
+             row.indexed_ns, note),
+        )
+        path_terms = _path_terms(row.path)
+        for item in chunks:
+            c = item.chunk
+            cur = self._db.execute(
+                "INSERT INTO chunks(id, path, start_line, end_line, language, kind, symbol, context,"
+                " text, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (item.chunk_id, c.path, c.start_line, c.end_line, c.language, c.kind, c.symbol,
+                 c.context, c.text, item.text_hash),
+            )
+            self._db.execute(
+                "INSERT INTO terms(rowid, path, symbol, body) VALUES (?, ?, ?, ?)",
+                (cur.lastrowid, path_terms, " ".join(code_terms(c.symbol or "")),
+                 " ".join(code_terms(c.text))),
+            )
+
+    def set_skipped(self, skipped: Iterable[tuple[str, str]]) -> None:
+        """Replace the list of skipped files (inside a transaction)."""
+        self._db.execute("DELETE FROM skipped")
+        self._db.executemany("INSERT OR REPLACE INTO skipped(path, reason) VALUES (?, ?)", list(skipped))
+
+    # -- reading chunks -----------------------------------------------------
+    def all_chunk_ids(self) -> set[str]:
+        """Every stored chunk id."""
+        return {r[0] for r in self._db.execute("SELECT id FROM chunks")}
+
+    def chunk_rows(self, ids: Iterable[str]) -> dict[str, ChunkRow]:
+        """Stored chunks by id; unknown ids are left out."""
+        found: dict[str, ChunkRow] = {}
+        id_list = list(ids)
+        for start in range(0, len(id_list), 500):
+            part = id_list[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for r in self._db.execute(
+                "SELECT id, path, start_line, end_line, language, kind, symbol, context, text, text_hash"
+                f" FROM chunks WHERE id IN ({marks})", part,
+            ):
+                found[r[0]] = ChunkRow(Chunk(*r[1:9]), r[0], r[9])
+        return found
+
+    def iter_chunk_rows(self) -> Iterator[ChunkRow]:
+        """Every stored chunk, in path order."""
+        for r in self._db.execute(
+            "SELECT id, path, start_line, end_line, language, kind, symbol, context, text, text_hash"
+            " FROM chunks ORDER BY path, start_line"
+        ):
+            yield ChunkRow(Chunk(*r[1:9]), r[0], r[9])
+
+    def lexical(self, match: str, limit: int, weights: tuple[float, float, float]) -> list[tuple[str, float]]:
+        """Chunk ids ranked by FTS5 BM25 (higher is better) for an FTS5 MATCH expression."""
+        rows = self._db.execute(
+            "SELECT chunks.id, -bm25(terms, ?, ?, ?) AS s FROM terms JOIN chunks ON chunks.rowid = terms.rowid"
+            " WHERE terms MATCH ? ORDER BY bm25(terms, ?, ?, ?) LIMIT ?",
+            (*weights, match, *weights, limit),
+        )
+        return [(r[0], float(r[1])) for r in rows]
+
+    # -- statistics -----------------------------------------------------------
+    def counts(self) -> tuple[int, int, dict[str, int], int]:
+        """(files, chunks, files per language, skipped files)."""
+        files = self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        langs = dict(self._db.execute("SELECT language, COUNT(*) FROM files GROUP BY language ORDER BY 2 DESC"))
+        skipped = self._db.execute("SELECT COUNT(*) FROM skipped").fetchone()[0]
+        return files, chunks, langs, skipped
+
+    def skipped(self) -> list[tuple[str, str]]:
+        """The skipped files recorded by the last index run."""
+        return list(self._db.execute("SELECT path, reason FROM skipped ORDER BY path"))
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on an exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def now_ns() -> int:
+    """Wall-clock time in nanoseconds (comparable with st_mtime_ns)."""
+    return time.time_ns()

@@ -1,0 +1,5 @@
+"""`python -m mossen` runs the CLI."""
+
+from mossen.cli import main
+
+main()

@@ -1,0 +1,47 @@
+"""A rich progress bar on stderr fed by the indexer's progress callback."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from indexer import ProgressEvent
+
+_LABELS = {"discover": "discovering", "index": "indexing", "repair": "repairing", "done": "done"}
+
+
+class IndexProgress:
+    """Shows files, chunks, embeddings/s and ETA while a terminal watches; silent otherwise."""
+
+    def __init__(self, console: Console, enabled: bool = True) -> None:
+        self._enabled = enabled and console.is_terminal
+        self._progress = Progress(
+            TextColumn("{task.description:<11}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), console=console, transient=True,
+        )
+        self._task: TaskID | None = None
+        self._started = time.monotonic()
+
+    def __enter__(self) -> "IndexProgress":
+        if self._enabled:
+            self._progress.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._enabled:
+            self._progress.stop()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if not self._enabled:
+            return
+        label = _LABELS.get(event.phase, event.phase)
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        stats = f"{event.chunks} chunks, {event.embedded / elapsed:.0f} emb/s" if event.phase == "index" else ""
+        if self._task is None:
+            self._task = self._progress.add_task(label, total=event.total, stats=stats)
+        self._progress.update(self._task, description=label, completed=event.done, total=event.total,
+                              stats=stats)

@@ -1,0 +1,82 @@
+"""`mossen search`: hybrid retrieval over the index, as a rich list or the JSON contract."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.text import Text
+
+from indexer import IndexLockedError, IndexSettings, SearchHit, SearchOptions, index_exists, index_repo, search
+from indexer.identifiers import query_terms
+from mossen.cli.common import config_for, find_repo, reported_errors, stderr_console
+
+SNIPPET_LINES = 12
+REFRESH_LOCK_WAIT = 0.5  # seconds: a busy index is searched as it is rather than waited for
+
+
+def search_command(
+    query: str = typer.Argument(..., help="What you are looking for, in words or identifiers."),
+    path: Optional[Path] = typer.Option(None, "--path", help="Repository (default: the git work tree you stand in)."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", "-k", min=1, max=1000, help="How many results (config search.top_k, default 10)."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Only this language, e.g. python, go, tsx."),
+    glob: Optional[str] = typer.Option(None, "--glob", help="Only paths matching this gitignore-style pattern, e.g. 'src/**/*.py'."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON array (the search contract) and nothing else on stdout."),
+    no_refresh: bool = typer.Option(False, "--no-refresh", help="Do not re-index changed files before searching."),
+    index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="Folder holding all indexes ($MOSSEN_INDEX_DIR)."),
+) -> None:
+    """Search the index: dense + lexical + symbol/path signals fused by rank.
+
+    Changed files are re-indexed first (fast path) unless --no-refresh.
+    """
+    err = stderr_console()
+    with reported_errors(err):
+        repo = find_repo(path)
+        config = config_for(repo, index_dir)
+        settings = config.index_settings()
+        if not no_refresh and index_exists(repo, settings):
+            _refresh(repo, replace(settings, lock_timeout=REFRESH_LOCK_WAIT), err)
+        options = SearchOptions(top_k=top_k or config.get("search.top_k"), language=lang, glob=glob)
+        hits = search(repo, query, settings, options)
+    if as_json:
+        typer.echo(json.dumps([h.to_json() for h in hits]))
+    else:
+        render_hits(Console(), hits, query)
+
+
+def _refresh(repo: Path, settings: IndexSettings, err: Console) -> None:
+    """Bring the index up to date, or say why the search runs on the index as it is."""
+    try:
+        report = index_repo(repo, settings)
+    except IndexLockedError as exc:
+        err.print(f"[yellow]note:[/] not refreshed, {exc.holder} is indexing; results may be stale")
+        return
+    if report.files_changed or report.files_deleted:
+        err.print(f"[dim]refreshed {report.files_changed} changed and {report.files_deleted} removed "
+                  f"files in {report.seconds:.2f} s[/]")
+
+
+def render_hits(console: Console, hits: list[SearchHit], query: str) -> None:
+    """Each hit as path:lines, symbol, score and a highlighted snippet."""
+    if not hits:
+        console.print("no results")
+        return
+    terms = set(query_terms(query))
+    for number, hit in enumerate(hits, 1):
+        title = Text.assemble((f"{number}. ", "bold"), (f"{hit.path}:{hit.start_line}-{hit.end_line}", "bold cyan"))
+        if hit.symbol:
+            title.append(f"  {hit.symbol}", style="magenta")
+        title.append(f"  {hit.score:.3f}", style="dim")
+        console.print(title)
+        lines = hit.text.splitlines()[:SNIPPET_LINES]
+        marked = {hit.start_line + i for i, line in enumerate(lines) if terms & set(query_terms(line))}
+        lexer = hit.language if hit.language not in ("text", "window") else "text"
+        console.print(Syntax("\n".join(lines), lexer, line_numbers=True, start_line=hit.start_line,
+                             highlight_lines=marked, word_wrap=False, theme="ansi_dark"))
+        if len(hit.text.splitlines()) > SNIPPET_LINES:
+            console.print(f"   [dim]… {hit.end_line - hit.start_line + 1 - SNIPPET_LINES} more lines[/]")
