@@ -1,0 +1,72 @@
+"""Shared fixtures: real git repositories, a private index root, and the real CLI as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from indexer import IndexSettings
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run real git in `repo` with a fixed identity; returns stdout."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def make_repo(root: Path, files: dict[str, str], commit: bool = True) -> Path:
+    """A real git repository holding `files`."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "-q", "-b", "main")
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    if commit and files:
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> IndexSettings:
+    """Settings whose index root is private to the test."""
+    return IndexSettings(index_root=tmp_path / "indexes", lock_timeout=2.0)
+
+
+@dataclass
+class Mossen:
+    """Runs the real `mossen` command in a subprocess with a private index root."""
+
+    index_root: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {**os.environ, "MOSSEN_INDEX_DIR": str(self.index_root), "HF_HUB_OFFLINE": "1",
+                "MOSSEN_CONFIG": str(self.index_root / "no-user-config.toml"), **extra}
+
+    def run(self, *args: str, cwd: Path | None = None, timeout: float = 600, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mossen", *args], cwd=cwd, env=self.env(**env),
+                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def popen(self, *args: str, **env: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "mossen", *args], env=self.env(**env),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def search_json(self, repo: Path, query: str, *extra: str) -> list[dict]:
+        done = self.run("search", query, "--path", str(repo), "--json", *extra)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
+@pytest.fixture
+def mossen(tmp_path: Path) -> Mossen:
+    return Mossen(tmp_path / "indexes")
