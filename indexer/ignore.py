@@ -120,17 +120,21 @@ class RuleSet:
     pathspec asked for the exact verdict.
     """
 
-    __slots__ = ("_spec", "_names", "_suffixes", "_prefixes", "_other", "_negations")
+    __slots__ = ("_patterns", "_names", "_suffixes", "_prefixes", "_others", "_other_spec",
+                 "_any_suffix", "_any_prefix", "_other_set", "_negations", "_subsets", "_folder_hits")
 
     def __init__(self, lines: Iterable[str]) -> None:
         patterns, texts = _compile(lines)
-        self._spec = GitIgnoreSpec(patterns)
-        names: set[str] = set()
-        suffixes: list[str] = []
-        prefixes: list[str] = []
-        other: list[GitIgnoreSpecPattern] = []
+        self._patterns = patterns
+        self._names: dict[str, list[int]] = {}
+        self._suffixes: dict[str, list[int]] = {}
+        self._prefixes: dict[str, list[int]] = {}
+        self._others: list[int] = []
         self._negations: list[str] = []
-        for pattern, text in zip(patterns, texts):
+        # Specs over the few patterns one path can meet, built on first use.
+        self._subsets: dict[tuple[int, ...], GitIgnoreSpec] = {}
+        self._folder_hits: dict[str, frozenset[int]] = {}
+        for index, text in enumerate(texts):
             body = text.rstrip("\r\n").rstrip(" ")
             if body.startswith("!"):
                 body = body[1:]
@@ -138,24 +142,30 @@ class RuleSet:
             core = body[:-1] if body.endswith("/") else body
             kind = _simple_kind(core)
             if kind == "name":
-                names.add(core)
+                self._names.setdefault(core, []).append(index)
             elif kind == "suffix":
-                suffixes.append(core[1:])
+                self._suffixes.setdefault(core[1:], []).append(index)
             elif kind == "prefix":
-                prefixes.append(core[:-1])
+                self._prefixes.setdefault(core[:-1], []).append(index)
             else:
-                other.append(pattern)
-        self._names = frozenset(names)
-        self._suffixes = tuple(suffixes)
-        self._prefixes = tuple(prefixes)
-        self._other = GitIgnoreSpec(other) if other else None
+                self._others.append(index)
+        self._any_suffix = tuple(self._suffixes)
+        self._any_prefix = tuple(self._prefixes)
+        self._other_set = frozenset(self._others)
+        others = [patterns[i] for i in self._others]
+        self._other_spec = GitIgnoreSpec(others) if others else None
 
     def verdict(self, path: str, is_dir: bool = False) -> bool | None:
         """True if excluded, False if re-included by a `!` rule, None if no rule matches."""
         key = path + "/" if is_dir else path
-        if not self._may_match(path, key):
+        relevant = self._relevant(path, key)
+        if not relevant:
             return None
-        return self._spec.check_file(key).include
+        spec = self._subsets.get(relevant)
+        if spec is None:
+            spec = GitIgnoreSpec([self._patterns[i] for i in relevant])
+            self._subsets[relevant] = spec
+        return spec.check_file(key).include
 
     def excludes(self, path: str, is_dir: bool = False) -> bool:
         """Whether the rules leave this path out."""
@@ -165,12 +175,32 @@ class RuleSet:
         """Whether a walk may skip this folder: excluded, and no `!` rule can reach inside."""
         return self.excludes(dir_path, is_dir=True) and not self._may_reinclude_under(dir_path)
 
-    def _may_match(self, path: str, key: str) -> bool:
+    def _relevant(self, path: str, key: str) -> tuple[int, ...]:
+        """Indexes, in order, of every pattern that could match: a superset of those that do."""
+        folder, _, name = path.rpartition("/")
+        # Paths come grouped by folder, so the folder part is looked at once per folder.
+        in_folder = self._folder_hits.get(folder)
+        if in_folder is None:
+            in_folder = self._hits(folder.split("/")) if folder else frozenset()
+            self._folder_hits[folder] = in_folder
+        found = in_folder | self._hits((name,))
+        if self._other_spec is not None and (found or self._other_spec.check_file(key).include is not None):
+            found = found | self._other_set
+        return tuple(sorted(found)) if found else ()
+
+    def _hits(self, parts: Iterable[str]) -> frozenset[int]:
+        """Patterns whose name, suffix or prefix fits one of these path components."""
         names, suffixes, prefixes = self._names, self._suffixes, self._prefixes
-        for part in path.split("/"):
-            if part in names or part.endswith(suffixes) or part.startswith(prefixes):
-                return True
-        return self._other is not None and self._other.check_file(key).include is not None
+        any_suffix, any_prefix = self._any_suffix, self._any_prefix
+        found: set[int] = set()
+        for part in parts:
+            if part in names:
+                found.update(names[part])
+            if part.endswith(any_suffix):
+                found.update(i for s, idx in suffixes.items() if part.endswith(s) for i in idx)
+            if part.startswith(any_prefix):
+                found.update(i for p, idx in prefixes.items() if part.startswith(p) for i in idx)
+        return frozenset(found)
 
     def _may_reinclude_under(self, dir_path: str) -> bool:
         inside = dir_path + "/"
