@@ -169,7 +169,9 @@ def content_refusal(text: str, language: str) -> str:
     if longest > HUGE_LINE_CHARS or (longest > LONG_LINE_CHARS and language in MINIFIABLE_LANGUAGES):
         return f"minified or generated (lines of {longest:,} chars)"
     if language not in PROSE_LANGUAGES and len(text) >= MIN_CHARS_FOR_AVERAGE:
-        average = len(text) // (text.count("\n") + 1)
+        newlines = text.count("\n")
+        lines = newlines + (0 if text.endswith("\n") else 1)
+        average = (len(text) - newlines) // lines
         if average > MAX_AVERAGE_LINE_CHARS:
             return f"minified or generated (lines of {average:,} chars on average)"
     return ""
