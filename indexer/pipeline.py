@@ -14,7 +14,7 @@ a vector whose chunk is not in the catalog, so stale hits cannot leak in between
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from indexer.chunking import Chunker, ChunkLimits
@@ -63,6 +63,7 @@ def index_repo(
     started = time.monotonic()
     repo = resolve_repo(repo)
     layout = IndexLayout.for_repo(repo, settings)
+    settings = _excluding_index_folder(repo, layout, settings)
     layout.create()
     with IndexLock(layout.folder, settings.lock_timeout):
         if rebuild:
@@ -70,6 +71,18 @@ def index_repo(
         with Catalog(layout.catalog) as catalog:
             _check_model(catalog)
             return _Run(repo, settings, layout, catalog, progress).execute(started)
+
+
+def _excluding_index_folder(repo: Path, layout: IndexLayout, settings: IndexSettings) -> IndexSettings:
+    """An index root configured inside the repository must not index itself, nor live in .git."""
+    root = layout.embedding_cache.parent
+    if not root.is_relative_to(repo):
+        return settings
+    rel = root.relative_to(repo).as_posix()
+    if rel == "." or rel.split("/")[0] == ".git":
+        raise RepoPathError(f"the index folder {root} must not be the repository itself or inside .git; "
+                            "choose another --index-dir")
+    return replace(settings, exclude=(*settings.exclude, f"/{rel}/"))
 
 
 def _check_model(catalog: Catalog) -> None:

@@ -28,7 +28,7 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(str(model_path), device=None)
         self._model.max_seq_length = max_tokens
         self._batch_size = batch_size
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        self.dimension = int(self._model.get_embedding_dimension())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts (the library sorts by length inside); rows in input order."""

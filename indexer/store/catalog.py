@@ -200,6 +200,18 @@ class Catalog:
         )
         return [(r[0], float(r[1])) for r in rows]
 
+    def integrity_problems(self) -> list[str]:
+        """Disagreements inside the catalog: chunks without files, terms without chunks."""
+        q = self._db.execute
+        problems = [f"sqlite: {r[0]}" for r in q("PRAGMA quick_check") if r[0] != "ok"]
+        orphan_chunks = q("SELECT COUNT(*) FROM chunks WHERE path NOT IN (SELECT path FROM files)").fetchone()[0]
+        if orphan_chunks:
+            problems.append(f"{orphan_chunks} chunks belong to no indexed file")
+        terms, chunks = q("SELECT COUNT(*) FROM terms").fetchone()[0], q("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        if terms != chunks:
+            problems.append(f"lexical index has {terms} rows for {chunks} chunks")
+        return problems
+
     # -- statistics -----------------------------------------------------------
     def counts(self) -> tuple[int, int, dict[str, int], int]:
         """(files, chunks, files per language, skipped files)."""

@@ -1,0 +1,54 @@
+"""`verify_index`: prove an index is consistent with itself and with the working tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from indexer.discover import discover_files
+from indexer.embed.base import MODEL_DIM, MODEL_ID
+from indexer.errors import IndexMissingError
+from indexer.pipeline import resolve_repo
+from indexer.reading import SourceFile, read_source
+from indexer.settings import IndexSettings
+from indexer.store.catalog import Catalog
+from indexer.store.layout import IndexLayout
+from indexer.store.vectors import VectorStore
+
+
+def verify_index(repo: Path, settings: IndexSettings, check_tree: bool = True) -> list[str]:
+    """Problems found, empty when consistent: vectors == chunks, manifest == working tree."""
+    repo = resolve_repo(repo)
+    layout = IndexLayout.for_repo(repo, settings)
+    if not layout.exists:
+        raise IndexMissingError(f"{repo} has no index yet")
+    problems: list[str] = []
+    with Catalog(layout.catalog) as catalog:
+        problems += catalog.integrity_problems()
+        chunk_ids = catalog.all_chunk_ids()
+        vector_ids = VectorStore(layout.vectors, MODEL_ID, MODEL_DIM).all_ids() if chunk_ids else set()
+        if orphans := vector_ids - chunk_ids:
+            problems.append(f"{len(orphans)} vectors without a chunk (orphans)")
+        if missing := chunk_ids - vector_ids:
+            problems.append(f"{len(missing)} chunks without a vector")
+        if check_tree:
+            problems += _tree_problems(repo, settings, catalog)
+    return problems
+
+
+def _tree_problems(repo: Path, settings: IndexSettings, catalog: Catalog) -> list[str]:
+    manifest = catalog.files()
+    problems: list[str] = []
+    readable: set[str] = set()
+    for cand in discover_files(repo, settings).files:
+        source = read_source(repo, cand, settings.max_file_bytes)
+        if not isinstance(source, SourceFile):
+            continue
+        readable.add(cand.path)
+        row = manifest.get(cand.path)
+        if row is None:
+            problems.append(f"{cand.path}: in the working tree but not indexed")
+        elif row.content_hash != source.content_hash:
+            problems.append(f"{cand.path}: indexed content differs from the working tree")
+    for path in sorted(set(manifest) - readable):
+        problems.append(f"{path}: indexed but no longer in the working tree")
+    return problems
