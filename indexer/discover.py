@@ -29,6 +29,7 @@ NESTED_REPO_REASON = "git submodule or nested repository (not indexed)"
 
 _GIT_LIST = ("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 _GIT_TIMEOUT = 120.0
+_RULES_UNREAD = "cannot be read, its rules were not applied"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,7 @@ def _rule_lines(root: str, settings: IndexSettings, skipped: list[SkippedFile]) 
     except FileNotFoundError:
         pass
     except OSError as exc:
-        skipped.append(SkippedFile(MOSSENIGNORE, f"cannot be read, its rules were not applied: {_os_reason(exc)}"))
+        skipped.append(SkippedFile(MOSSENIGNORE, f"{_RULES_UNREAD}: {_os_reason(exc)}"))
     return lines
 
 
@@ -119,6 +120,10 @@ def _examine(root: str, rel: str, rules: RuleSet, max_bytes: int) -> Candidate |
     """One path's fate: a candidate, skipped with a reason, or None when rules drop it."""
     if rules.excludes(rel):
         return None
+    if not rel.isascii() and not _is_utf8(rel):
+        # Kept out so later stages (JSON, SQLite) only ever see valid text paths.
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return SkippedFile(shown, "file name is not valid UTF-8")
     if is_credential_path(rel):
         return SkippedFile(rel, CREDENTIAL_REASON)
     try:
@@ -137,6 +142,14 @@ def _examine(root: str, rel: str, rules: RuleSet, max_bytes: int) -> Candidate |
     if stat.S_ISDIR(mode):  # a gitlink: git lists a submodule as one entry
         return SkippedFile(rel, NESTED_REPO_REASON)
     return SkippedFile(rel, f"not a regular file ({file_kind(mode)})")
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes became lone surrogates
+        return False
+    return True
 
 
 def file_kind(mode: int) -> str:
@@ -212,7 +225,7 @@ def _with_gitignore(
             with open(entry.path, "rb") as handle:
                 text = handle.read().decode("utf-8", "replace")
         except OSError as exc:
-            skipped.append(SkippedFile(rel, f"cannot be read, its rules were not applied: {_os_reason(exc)}"))
+            skipped.append(SkippedFile(rel, f"{_RULES_UNREAD}: {_os_reason(exc)}"))
             return layers
         return (*layers, (rel_dir, RuleSet(text.splitlines())))
     return layers

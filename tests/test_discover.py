@@ -371,6 +371,17 @@ def test_fifos_and_sockets_are_not_candidates(tree: Path) -> None:
         assert _reasons(found) == expected
 
 
+def test_file_name_that_is_not_utf8_is_skipped(tree: Path) -> None:
+    fd = os.open(os.path.join(os.fsencode(tree), b"caf\xe9.py"), os.O_WRONLY | os.O_CREAT, 0o644)
+    os.close(fd)
+    _write(tree, "ok.py")
+
+    found = discover_files(tree, IndexSettings())
+
+    assert _files(found) == ["ok.py"]
+    assert _reasons(found) == {"caf\ufffd.py": "file name is not valid UTF-8"}
+
+
 def test_output_is_sorted(tree: Path) -> None:
     for rel in ("b.py", "a/z.py", "a.py", "C.py", "big.py"):
         _write(tree, rel)

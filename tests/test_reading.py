@@ -1,4 +1,4 @@
-"""Reading files safely: real bytes on disk, real races (delete, swap for a link/FIFO) between discover and read."""
+"""Reading files safely: real bytes on disk, real races between discover and read."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -194,7 +195,9 @@ def test_folder_replaced_by_a_symlink_is_not_followed(tmp_path: Path) -> None:
     ("swap", "reason"),
     [(os.mkfifo, "not a regular file (FIFO)"), (os.mkdir, "not a regular file (directory)")],
 )
-def test_file_replaced_by_a_fifo_or_folder(tmp_path: Path, swap, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_file_replaced_by_a_fifo_or_folder(
+    tmp_path: Path, swap: Callable[[Path], None], reason: str
+) -> None:
     _write(tmp_path, "a.py", b"x = 1\n")
     (found,) = discover_files(tmp_path, IndexSettings()).files
     (tmp_path / "a.py").unlink()
