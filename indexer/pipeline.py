@@ -27,7 +27,7 @@ from indexer.errors import ModelMismatchError, RepoPathError
 from indexer.lock import IndexLock
 from indexer.plan import make_plan
 from indexer.reading import SourceFile, read_source
-from indexer.records import Chunk, IndexReport, ProgressCallback, ProgressEvent, SkippedFile, no_progress
+from indexer.records import Chunk, IndexReport, chunk_ids, ProgressCallback, ProgressEvent, SkippedFile, no_progress
 from indexer.repair import reconcile_vectors
 from indexer.settings import IndexSettings
 from indexer.store.catalog import Catalog, ChunkRow, FileRow, now_ns
@@ -224,7 +224,7 @@ class _Run:
             self.tally.skipped.append(SkippedFile(source.path, f"chunking failed: {type(exc).__name__}: {exc}"))
             return None
         self.tally.chunks_seen += len(chunks)
-        return [ChunkRow(c, c.chunk_id, embedding_key(c)) for c in chunks]
+        return [ChunkRow(c, i, embedding_key(c)) for c, i in zip(chunks, chunk_ids(chunks))]
 
     def _store(self, changed: list[tuple[SourceFile, list[ChunkRow]]], touched: list[FileRow],
                gone: list[str], indexed_ns: int) -> None:

@@ -30,11 +30,22 @@ class Chunk:
         """The exact text handed to the embedder."""
         return f"{self.context}\n{self.text}" if self.context else self.text
 
-    @property
-    def chunk_id(self) -> str:
-        """Deterministic id: the same chunk at the same place always has the same id."""
-        key = f"{self.path}\0{self.start_line}\0{self.end_line}\0{self.text}"
-        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def chunk_ids(chunks: list[Chunk]) -> list[str]:
+    """Deterministic ids, unique within a file: path, lines and text, plus an ordinal for repeats.
+
+    Pieces of one long line can share path, lines and text (minified code), so a
+    repeat gets the number of its earlier twins mixed in.
+    """
+    ids: list[str] = []
+    seen: dict[tuple[int, int, str], int] = {}
+    for c in chunks:
+        twins = seen.get((c.start_line, c.end_line, c.text), 0)
+        seen[(c.start_line, c.end_line, c.text)] = twins + 1
+        key = f"{c.path}\0{c.start_line}\0{c.end_line}\0{c.text}" + (f"\0{twins}" if twins else "")
+        ids.append(hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32])
+    return ids
 
 
 @dataclass(frozen=True, slots=True)

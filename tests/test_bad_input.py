@@ -29,7 +29,7 @@ def hostile_corpus(root: Path) -> Path:
     (root / "good.py").write_text(GOOD)
     (root / "binary.py").write_bytes(bytes(range(256)) * 64)
     (root / "latin1.py").write_bytes("x = '\xe9t\xe9'\n".encode("latin-1") * 3 + b"y = 1\n" * 400)
-    (root / "garbage.txt").write_bytes(bytes([0xFF, 0xFE, 0xFD, 0x80]) * 2000 + b"\n")
+    (root / "garbage.txt").write_bytes(bytes([0x80, 0xFD, 0xC0, 0xFF]) * 2000 + b"\n")
     (root / "utf16.py").write_bytes("def utf_sixteen_marker():\n    return 'bom'\n".encode("utf-16"))
     (root / "bom8.py").write_bytes(b"\xef\xbb\xbfdef utf_eight_bom_marker():\n    return 1\n")
     (root / "app.js").write_text("var a=" + "1+" * 2_500_000 + "1;")  # 5 MB on one line
@@ -64,7 +64,8 @@ def test_hostile_corpus_indexes_cleanly(tmp_path: Path, mossen: Mossen, use_git:
     assert "UTF-8" in reasons["garbage.txt"]
     assert "credential" in reasons[".env"]
     assert "link" in reasons["link_out.py"] and "link" in reasons["loop"]
-    assert "pipe.py" in reasons
+    if not use_git:  # git never lists a FIFO; the folder walk must say why it left it out
+        assert "FIFO" in reasons["pipe.py"]
     if os.geteuid() != 0:  # root reads mode-000 files; everyone else must see a reason
         assert "locked.py" in reasons
     settings = IndexSettings(index_root=mossen.index_root)

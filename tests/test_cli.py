@@ -20,6 +20,28 @@ FILES = {
 class SessionPool:
     """A pool of keep-alive sessions."""
 
+    def __init__(self, size: int, connect_timeout: float, read_timeout: float) -> None:
+        """Create an empty pool holding at most size sessions."""
+        self.size = size
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.sessions: list = []
+        self.waiting: list = []
+        self.created = 0
+
+    def acquire(self, host: str, port: int, scheme: str = "https"):
+        """Take a session for host:port from the pool, or open a new one."""
+        for session in self.sessions:
+            if session.host == host and session.port == port and not session.busy:
+                session.busy = True
+                return session
+        if len(self.sessions) >= self.size:
+            raise RuntimeError(f"pool exhausted: {len(self.sessions)} of {self.size} sessions busy")
+        session = open_session(scheme, host, port, self.connect_timeout, self.read_timeout)
+        self.sessions.append(session)
+        self.created += 1
+        return session
+
     def close_idle(self, max_idle: float) -> int:
         """Close sessions idle longer than max_idle seconds."""
         closed = 0

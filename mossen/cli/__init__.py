@@ -20,6 +20,7 @@ def build_app() -> typer.Typer:
     """The CLI application with every command registered."""
     app = typer.Typer(
         name="mossen", no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+        pretty_exceptions_enable=False,
         help="A local-first, retrieval-augmented coding assistant. Your code is indexed and searched "
              "on this machine.",
     )

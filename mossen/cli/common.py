@@ -60,3 +60,9 @@ def reported_errors(console: Console) -> Iterator[None]:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         raise typer.Exit(130) from None
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for MOSSEN_DEBUG
+        if os.environ.get("MOSSEN_DEBUG"):
+            traceback.print_exc(file=sys.stderr)
+        console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                      "Run again with MOSSEN_DEBUG=1 for the traceback, and please report it.")
+        raise typer.Exit(EXIT_ERROR) from None
