@@ -71,8 +71,8 @@ def _section(src: Source, start: int, end: int, symbol: str | None, parents: lis
     if rows is None:
         return []
     context = src.context(parents)
-    tokens = src.tokens(context, *rows)
-    if tokens <= src.limits.max_tokens:
+    tokens = src.fitting_tokens(context, *rows)
+    if tokens is not None:
         return [Span(rows[0], rows[1], "section", symbol, context, group, tokens=tokens)]
     out: list[Span] = []
     first = rows[0]

@@ -10,6 +10,8 @@ from indexer.records import Chunk
 # Context header lines are clipped: they orient the embedder, they are not content.
 _MAX_HEADER_CHARS = 120
 _MAX_HEADERS = 3
+# Ranges longer than this many characters per allowed token are first judged by a prefix.
+_PREFIX_CHARS_PER_TOKEN = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,7 @@ class Source:
         """Embedder tokens of `text`; lone surrogates are counted as replacement chars."""
         try:
             return self.limits.count_tokens(text)
-        except UnicodeError:
+        except (UnicodeError, TypeError, ValueError):  # lone surrogates from undecodable bytes
             return self.limits.count_tokens(text.encode("utf-8", "replace").decode("utf-8"))
 
     def blank(self, row: int) -> bool:
@@ -86,6 +88,22 @@ class Source:
         if key not in self._cache:
             self._cache[key] = self.count(embedding_text(context, self.text(start, end)))
         return self._cache[key]
+
+    def fitting_tokens(self, context: str, start: int, end: int) -> int | None:
+        """Tokens of these rows with `context`, or None when over max_tokens.
+
+        A long range is first judged by a prefix of whole lines (tokens only
+        grow as lines are added), so a huge node costs one small count.
+        """
+        limit = self.limits.max_tokens
+        row, chars = start, 0
+        while row <= end and chars <= _PREFIX_CHARS_PER_TOKEN * limit:
+            chars += len(self.lines[row]) + 1
+            row += 1
+        if row <= end and self.tokens(context, start, row - 1) > limit:
+            return None
+        tokens = self.tokens(context, start, end)
+        return tokens if tokens <= limit else None
 
     def context(self, headers: list[str]) -> str:
         """The path line plus the innermost enclosing headers, kept under half the budget."""

@@ -20,6 +20,9 @@ from indexer.chunking.windows import fit
 MAX_SPLIT_DEPTH = 48
 # Node visits per file before giving up on syntax (the caller then uses windows).
 MAX_VISITS = 500_000
+# A tree with an ERROR node this wide (e.g. 100,000 unclosed brackets) is not code.
+MAX_ERROR_CHILDREN = 5_000
+MAX_ERROR_VISITS = 100_000
 # Sibling nodes folded into the definition right below them (doc comments, attributes).
 _ATTRIBUTE_TYPES = frozenset({"attribute_item"})
 
@@ -70,6 +73,8 @@ class SyntaxChunker:
         parser, query = self._grammar(language)
         tree = parser.parse(text.encode("utf-8", "replace"))
         root = tree.root_node
+        if root.has_error and _badly_broken(root):
+            return None
         definitions = DefinitionIndex(find_definitions(query, root))
         if root.has_error and not definitions:
             return None
@@ -80,6 +85,21 @@ class SyntaxChunker:
             query = load_query(get_language(language), language)  # type: ignore[arg-type]
             self._grammars[language] = (get_parser(language), query)  # type: ignore[arg-type]
         return self._grammars[language]
+
+
+def _badly_broken(root: Node) -> bool:
+    """Whether error recovery left a huge ERROR node (queries over one are quadratic).
+
+    Only nodes on the way to an error are visited, so valid regions cost nothing.
+    """
+    stack, visits = [root], 0
+    while stack:
+        node = stack.pop()
+        visits += 1
+        if visits > MAX_ERROR_VISITS or (node.type == "ERROR" and node.child_count > MAX_ERROR_CHILDREN):
+            return True
+        stack.extend(child for child in node.children if child.has_error)
+    return False
 
 
 def node_rows(node: Node, lines: list[str]) -> tuple[int, int]:
@@ -153,8 +173,8 @@ class _Layout:
             return []
         context = self._context(task.scope.headers)
         span = Span(rows[0], rows[1], task.kind, task.symbol, context, group, packable=True)
-        tokens = self.src.tokens(context, *rows)
-        if tokens <= self.src.limits.max_tokens:
+        tokens = self.src.fitting_tokens(context, *rows)
+        if tokens is not None:
             return [replace(span, tokens=tokens)]
         if task.depth >= MAX_SPLIT_DEPTH or not any(node.child_count for node in unit.nodes):
             return list(fit(self.src, span))
@@ -172,8 +192,8 @@ class _Layout:
         kind, symbol = _kind(definition, task.scope), _symbol(definition, task.scope)
         context = self._context(task.scope.headers)
         span = Span(rows[0], rows[1], kind, symbol, context, group)
-        tokens = self.src.tokens(context, *rows)
-        if tokens <= self.src.limits.max_tokens:
+        tokens = self.src.fitting_tokens(context, *rows)
+        if tokens is not None:
             return [replace(span, tokens=tokens)]
         if task.depth >= MAX_SPLIT_DEPTH:
             return list(fit(self.src, span))

@@ -14,8 +14,8 @@ def fit(src: Source, span: Span) -> list[Span]:
     if rows is None:
         return []
     start, end = rows
-    tokens = src.tokens(span.context, start, end)
-    if tokens <= src.limits.max_tokens:
+    tokens = src.fitting_tokens(span.context, start, end)
+    if tokens is not None:
         return [span.with_rows(start, end, tokens)]
     return _pack_lines(src, span, start, end)
 
@@ -43,21 +43,37 @@ def _pack_lines(src: Source, span: Span, start: int, end: int) -> list[Span]:
             out.extend(_cut_line(src, span, row))
             row += 1
             continue
-        # Tokens add up across newlines (whitespace never joins tokens), so the
-        # estimate is exact for WordPiece; the check below keeps other tokenizers honest.
-        total, last = src.tokens(span.context, row, row), row
-        while last + 1 <= end:
-            cost = src.count(src.lines[last + 1]) - src.overhead
-            if total + cost > limit:
-                break
-            total, last = total + cost, last + 1
-        while last > row and src.tokens(span.context, row, last) > limit:
-            last -= 1
+        last = _longest_fit(src, span.context, row, end)
         rows = src.trim(row, last)
         if rows is not None:
             out.append(span.with_rows(rows[0], rows[1], src.tokens(span.context, *rows)))
         row = last + 1
     return out
+
+
+def _longest_fit(src: Source, context: str, row: int, end: int) -> int:
+    """The last row such that rows row..last fit (row alone is known to fit).
+
+    Galloping then bisecting costs O(log n) counts per chunk, where counting
+    line by line would cost one tokenizer call per line.
+    """
+    limit = src.limits.max_tokens
+    fits, step = row, 1
+    while True:
+        probe = min(fits + step, end)
+        if probe == fits:
+            return fits
+        if src.tokens(context, row, probe) > limit:
+            too_big = probe
+            break
+        fits, step = probe, step * 2
+    while too_big - fits > 1:
+        middle = (fits + too_big) // 2
+        if src.tokens(context, row, middle) <= limit:
+            fits = middle
+        else:
+            too_big = middle
+    return fits
 
 
 def _cut_line(src: Source, span: Span, row: int) -> list[Span]:
