@@ -106,20 +106,17 @@ class Source:
         return tokens if tokens <= limit else None
 
     def context(self, headers: list[str]) -> str:
-        """The path line plus the innermost enclosing headers, kept under half the budget."""
+        """The path line plus enclosing headers (innermost kept first), under half the budget."""
         budget = self.limits.max_tokens // 2
         heads = [h.strip()[:_MAX_HEADER_CHARS] for h in headers if h.strip()][-_MAX_HEADERS:]
         path_line = f"# path: {self.path}"
-        while True:
-            ctx = "\n".join([path_line, *heads])
-            if self.count(ctx) <= budget:
-                return ctx
-            if heads:
-                heads = heads[1:]
-            elif len(path_line) > 80:
-                path_line = path_line[:80]
-            else:
-                return ""
+        choices = [heads[i:] for i in range(len(heads))] + [heads[:1], []]
+        for path in (path_line, path_line[:80]):
+            for kept in choices:
+                ctx = "\n".join([path, *kept])
+                if self.count(ctx) <= budget:
+                    return ctx
+        return ""
 
     def to_chunk(self, span: Span, language: str) -> Chunk:
         """The record for a span."""
