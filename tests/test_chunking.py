@@ -249,3 +249,133 @@ def test_chunker_is_reusable_and_deterministic(counter: TokenCounter) -> None:
     first = [chunker.chunk(n, read(n), language_for_path(n)) for n in FIXTURE_NAMES]
     second = [chunker.chunk(n, read(n), language_for_path(n)) for n in FIXTURE_NAMES]
     assert first == second
+
+
+# --- splitting, merging and the fallbacks ---
+
+
+def test_oversized_function_splits_at_statement_boundaries(counter: TokenCounter) -> None:
+    body = "".join(f"    total = combine(\n        total, {i} * weight\n    )\n" for i in range(100))
+    source = f"def big(weight):\n    total = 0\n{body}    return total\n"
+    chunks = make(counter, max_tokens=128).chunk("big.py", source, "python")
+    assert len(chunks) > 5
+    assert_invariants(chunks, source, counter, 128)
+    assert {(c.kind, c.symbol) for c in chunks} == {("function", "big")}
+    lines = source.split("\n")
+    for chunk in chunks[1:]:
+        assert lines[chunk.start_line - 1].startswith("    total = combine("), chunk.start_line
+        assert "def big(weight):" in chunk.context
+    for chunk in chunks[:-1]:
+        assert lines[chunk.end_line - 1] == "    )"
+
+
+def test_tiny_siblings_merge_but_real_definitions_stay_alone(counter: TokenCounter) -> None:
+    tiny = "".join(f"def get_{n}():\n    return {i}\n\n\n" for i, n in enumerate("abcdef"))
+    big = "def compute(values):\n" + "".join(
+        f"    values = [v * {i} + offset for v in values if v > {i}]\n" for i in range(6)
+    ) + "    return values\n"
+    source = tiny + big
+    chunks = make(counter).chunk("m.py", source, "python")
+    assert outline(chunks) == [("function", "get_a", 1, 22), ("function", "compute", 25, 32)]
+    unmerged = make(counter, min_tokens=0).chunk("m.py", source, "python")
+    assert [c.symbol for c in unmerged] == ["get_a", "get_b", "get_c", "get_d", "get_e", "get_f", "compute"]
+
+
+def test_tiny_method_does_not_merge_into_the_next_top_level_function(counter: TokenCounter) -> None:
+    methods = "".join(f"    def m{i}(self, value):\n        return self.scale * value + {i}\n\n" for i in range(8))
+    source = f"class Scaler:\n    scale = 2\n\n{methods}\ndef helper():\n    return 1\n"
+    chunks = make(counter, max_tokens=96).chunk("s.py", source, "python")
+    assert chunks[-1].symbol == "helper" and chunks[-1].start_line == chunks[-1].end_line - 1
+    assert all(c.symbol.startswith("Scaler") for c in chunks[:-1] if c.symbol)
+    assert_invariants(chunks, source, counter, 96)
+
+
+def test_markdown_sections_ignore_fenced_headings_and_split_big_sections(counter: TokenCounter) -> None:
+    paragraphs = "\n\n".join(f"Paragraph {i} explains step {i} of the setup in some detail." for i in range(30))
+    source = f"Intro line.\n\nTitle\n=====\n\n## Setup\n\n{paragraphs}\n\n```\n# not a heading\n```\n\n## End\nBye.\n"
+    chunks = make(counter, max_tokens=64).chunk("doc.md", source, "markdown")
+    assert_invariants(chunks, source, counter, 64)
+    assert chunks[0].symbol is None and chunks[0].kind == "section"
+    assert chunks[1].symbol == "Title"
+    setup = [c for c in chunks if c.symbol == "Title > Setup"]
+    assert len(setup) > 3
+    assert all(c.context.splitlines() == ["# path: doc.md", "Title"] for c in setup)
+    assert chunks[-1].symbol == "Title > End"
+    assert not any("not a heading" in (c.symbol or "") for c in chunks)
+
+
+@pytest.mark.parametrize("language", ["text", "yaml", None])
+def test_window_fallback(counter: TokenCounter, language: str | None) -> None:
+    source = "".join(f"key_{i}: value {i}\n" for i in range(100))
+    chunks = make(counter, max_tokens=512, window_lines=40).chunk("f.txt", source, language)
+    assert outline(chunks) == [("window", None, 1, 40), ("window", None, 41, 80), ("window", None, 81, 100)]
+    small = make(counter, max_tokens=64, window_lines=40).chunk("f.txt", source, language)
+    assert len(small) > 3
+    assert_invariants(small, source, counter, 64)
+
+
+def test_minified_single_line_javascript(counter: TokenCounter) -> None:
+    parts = (f"function f{i}(x){{var y=x*{i};return y>100?Math.max(y,{i}):g(y,'k{i}')}}" for i in range(4000))
+    source = ";".join(parts)[:200_000]
+    chunks = make(counter).chunk("app.min.js", source, "javascript")
+    assert len(chunks) > 100
+    assert all(c.start_line == c.end_line == 1 for c in chunks)
+    assert_invariants(chunks, source, counter, 256)
+
+
+@pytest.mark.parametrize("language", ["python", "javascript"])
+def test_hundred_thousand_open_parens(counter: TokenCounter, language: str) -> None:
+    source = "(" * 100_000
+    chunks = make(counter).chunk("deep", source, language)
+    assert "".join(c.text for c in chunks) == source
+    assert_invariants(chunks, source, counter, 256)
+
+
+@pytest.mark.parametrize("language", ["python", "javascript", "c", "rust"])
+def test_twenty_thousand_nested_brackets(counter: TokenCounter, language: str) -> None:
+    source = "x = " + "[\n" * 20_000 + "]\n" * 20_000
+    chunks = make(counter).chunk("deep", source, language)
+    assert_invariants(chunks, source, counter, 256)
+
+
+@pytest.mark.parametrize("language", ["python", "go", "java", "ruby", "kotlin"])
+def test_invalid_syntax_still_covers_every_line(counter: TokenCounter, language: str) -> None:
+    source = "def (:\n  ]]] class {{{ \n\x00\x01 fn }\n\nfunc ) end end\n" * 20
+    chunks = make(counter, max_tokens=64).chunk("bad", source, language)
+    assert_invariants(chunks, source, counter, 64)
+
+
+@pytest.mark.parametrize("language", ["python", "markdown", "text", None])
+def test_empty_and_blank_files(counter: TokenCounter, language: str | None) -> None:
+    chunker = make(counter)
+    assert chunker.chunk("e", "", language) == []
+    assert chunker.chunk("e", "  \n\n\t\r\n", language) == []
+
+
+def test_crlf_keeps_line_numbers(counter: TokenCounter) -> None:
+    source = read("sample.py")
+    lf = make(counter, max_tokens=96, min_tokens=0).chunk("sample.py", source, "python")
+    crlf = make(counter, max_tokens=96, min_tokens=0).chunk("sample.py", source.replace("\n", "\r\n"), "python")
+    assert outline(crlf) == outline(lf)
+    assert [c.text for c in crlf] == [c.text for c in lf]
+
+
+def test_non_ascii_keeps_line_numbers(counter: TokenCounter) -> None:
+    source = (
+        "# 中文注释：计算总和，这一行很长很长很长\n"
+        "def total(xs):\n"
+        "    return sum(xs)\n"
+        "\n\n"
+        "def greet():\n"
+        "    # 你好，世界 🌍\n"
+        '    return "héllo wörld"\n'
+    )
+    chunks = make(counter, min_tokens=0).chunk("u.py", source, "python")
+    assert outline(chunks) == [("function", "total", 1, 3), ("function", "greet", 6, 8)]
+    assert chunks[1].text.splitlines()[1] == "    # 你好，世界 🌍"
+
+
+def test_undecodable_bytes_as_surrogates_do_not_raise(counter: TokenCounter) -> None:
+    source = b"def f():\n    return '\xff\xfe'\n".decode("utf-8", "surrogateescape")
+    chunks = make(counter).chunk("s.py", source, "python")
+    assert [(c.start_line, c.end_line) for c in chunks] == [(1, 2)]

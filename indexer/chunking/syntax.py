@@ -60,6 +60,7 @@ class _Task:
     symbol: str | None = None
     depth: int = 0
     header_context: str = ""  # class mode: the context of the class-header chunk
+    group: int = 0  # the sibling group to join (0: a new one)
 
 
 class SyntaxChunker:
@@ -146,11 +147,12 @@ class _Layout:
     def _layout(self, task: _Task) -> list[Span | _Task]:
         units = self._units(task.nodes)
         self.groups += 1
+        group = task.group or self.groups
         if task.mode == "class":
-            return self._class_items(units, task, self.groups)
+            return self._class_items(units, task, group)
         items: list[Span | _Task] = []
         for unit in units:
-            items.extend(self._unit_items(unit, task, self.groups))
+            items.extend(self._unit_items(unit, task, group))
         return items
 
     def _class_items(self, units: list[_Unit], task: _Task, group: int) -> list[Span | _Task]:
@@ -180,7 +182,8 @@ class _Layout:
             return list(fit(self.src, span))
         # Leaves (a closing `}` absorbed into this unit) stay as themselves.
         children = [child for node in unit.nodes for child in (node.children or [node])]
-        return [_Task(children, task.scope, "body", task.kind, task.symbol, task.depth + 1)]
+        # Same group: the pieces of a split statement pack with their neighbours.
+        return [_Task(children, task.scope, "body", task.kind, task.symbol, task.depth + 1, group=group)]
 
     def _definition_items(
         self, unit: _Unit, definition: Definition, task: _Task, group: int
