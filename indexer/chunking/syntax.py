@@ -178,7 +178,9 @@ class _Layout:
         tokens = self.src.fitting_tokens(context, *rows)
         if tokens is not None:
             return [replace(span, tokens=tokens)]
-        if task.depth >= MAX_SPLIT_DEPTH or not any(node.child_count for node in unit.nodes):
+        # Children of a one-row unit share its row: only cutting the line helps.
+        one_row = rows[0] == rows[1]
+        if one_row or task.depth >= MAX_SPLIT_DEPTH or not any(node.child_count for node in unit.nodes):
             return list(fit(self.src, span))
         # Leaves (a closing `}` absorbed into this unit) stay as themselves.
         children = [child for node in unit.nodes for child in (node.children or [node])]
@@ -198,7 +200,7 @@ class _Layout:
         tokens = self.src.fitting_tokens(context, *rows)
         if tokens is not None:
             return [replace(span, tokens=tokens)]
-        if task.depth >= MAX_SPLIT_DEPTH:
+        if task.depth >= MAX_SPLIT_DEPTH or rows[0] == rows[1]:
             return list(fit(self.src, span))
         header = self.src.lines[definition.header_row]
         inner = _Scope(
