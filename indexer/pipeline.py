@@ -68,6 +68,7 @@ def index_repo(
     with IndexLock(layout.folder, settings.lock_timeout):
         if rebuild:
             layout.wipe()
+        layout.empty_trash()
         with Catalog(layout.catalog) as catalog:
             _check_model(catalog)
             return _Run(repo, settings, layout, catalog, progress).execute(started)
@@ -116,6 +117,8 @@ class _Run:
         finally:
             if self._cache is not None:
                 self._cache.close()
+            if self._vectors is not None:
+                self._vectors.close()
 
     def _execute(self, started: float) -> IndexReport:
         discovery = discover_files(self.repo, self.settings)
@@ -130,6 +133,7 @@ class _Run:
             self.catalog.set_meta(vectors_dirty="1")
             self._remove(list(plan.deleted))
             self._index_files(plan.to_read, manifest)
+            self._check_vector_count()
             self.catalog.set_meta(vectors_dirty="0")
         with self.catalog.transaction():
             self.catalog.set_skipped((s.path, s.reason) for s in self.tally.skipped)
@@ -146,6 +150,13 @@ class _Run:
             skipped=tuple(sorted(self.tally.skipped, key=lambda s: s.path)),
             seconds=time.monotonic() - started,
         )
+
+    def _check_vector_count(self) -> None:
+        """A cheap end-of-run check; a mismatch (e.g. a catalog deleted by hand) triggers a full reconcile."""
+        if self._vectors is None:
+            return
+        if self._vectors.count() != self.catalog.counts()[1]:
+            self.tally.repaired += reconcile_vectors(self.catalog, self._vectors, self.embedding(), self.progress)
 
     # -- lazily built parts: a no-op run never pays for them ---------------------
     def vectors(self) -> VectorStore:
@@ -255,5 +266,9 @@ class _Run:
 
 
 def embedding_key(chunk: Chunk) -> str:
-    """The embedding-cache key of a chunk: a hash of exactly the text embedded."""
-    return text_hash(chunk.embedding_text)
+    """The embedding-cache key: what identifies the code (qualified symbol + text), not where it lives.
+
+    The path is left out on purpose, so a renamed or copied file reuses its
+    vectors; the vector keeps the path header of the place it was first embedded.
+    """
+    return text_hash(f"{chunk.symbol or ''}\0{chunk.text}")

@@ -73,7 +73,8 @@ class _Searcher:
             return []
         embedder = NumpyMiniLM(bundled_model_path())
         vector = embedder.embed([query])[0]
-        return VectorStore(self.layout.vectors, MODEL_ID, MODEL_DIM).query(vector, self.pool, self.options.language)
+        with VectorStore(self.layout.vectors, MODEL_ID, MODEL_DIM) as vectors:
+            return vectors.query(vector, self.pool, self.options.language)
 
     def _fuse(self, rankings: dict[str, list[tuple[str, float]]]) -> list[SearchHit]:
         weights = self.options.weights

@@ -25,7 +25,10 @@ def verify_index(repo: Path, settings: IndexSettings, check_tree: bool = True) -
     with Catalog(layout.catalog) as catalog:
         problems += catalog.integrity_problems()
         chunk_ids = catalog.all_chunk_ids()
-        vector_ids = VectorStore(layout.vectors, MODEL_ID, MODEL_DIM).all_ids() if chunk_ids else set()
+        vector_ids: set[str] = set()
+        if chunk_ids or layout.vectors.exists():
+            with VectorStore(layout.vectors, MODEL_ID, MODEL_DIM) as vectors:
+                vector_ids = vectors.all_ids()
         if orphans := vector_ids - chunk_ids:
             problems.append(f"{len(orphans)} vectors without a chunk (orphans)")
         if missing := chunk_ids - vector_ids:

@@ -44,10 +44,24 @@ class IndexLayout:
             note.write_text(f"{self.repo}\n")
 
     def wipe(self) -> None:
-        """Remove the catalog and the vectors (the caller holds the lock)."""
-        shutil.rmtree(self.vectors, ignore_errors=True)
+        """Remove the catalog and the vectors (the caller holds the lock).
+
+        The vector folder is renamed away first (atomic), so a kill at any point
+        leaves either the old index whole or no vectors at all, never half a folder.
+        """
+        if self.vectors.exists():
+            self.vectors.rename(self._trash)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.catalog}{suffix}").unlink(missing_ok=True)
+        self.empty_trash()
+
+    def empty_trash(self) -> None:
+        """Finish a wipe that an earlier run did not complete."""
+        shutil.rmtree(self._trash, ignore_errors=True)
+
+    @property
+    def _trash(self) -> Path:
+        return self.folder / "chroma.deleting"
 
     def size_bytes(self) -> int:
         """Bytes on disk of this index (the shared embedding cache not included)."""

@@ -30,11 +30,22 @@ class VectorStore:
         )
         meta = self._collection.metadata or {}
         if meta.get("model") != model_id or int(meta.get("dimension", dimension)) != dimension:
+            self.close()
             raise ModelMismatchError(
                 f"the vector store holds {meta.get('model')} ({meta.get('dimension')} dims), "
                 f"not {model_id} ({dimension} dims); rebuild the index with --rebuild"
             )
         self._batch = max(1, min(5000, self._client.get_max_batch_size()))
+
+    def close(self) -> None:
+        """Release Chroma's per-process system, so the next open sees other processes' writes."""
+        self._client.close()
+
+    def __enter__(self) -> "VectorStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
         """Insert or replace vectors by chunk id."""
