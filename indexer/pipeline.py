@@ -44,7 +44,24 @@ class _Tally:
     chunks_removed: int = 0
     repaired: int = 0
     chunks_seen: int = 0
+    stored: int = 0  # files of this run stored so far
+    to_store: int = 0
     skipped: list[SkippedFile] = field(default_factory=list)
+
+
+EMBED_SLICE = 128  # texts per embedder call: length-sorted inside, progress reported between
+
+
+@dataclass
+class _Batch:
+    """Files read and chunked, waiting to be embedded and stored together."""
+
+    indexed_ns: int = field(default_factory=now_ns)
+    touched: list[FileRow] = field(default_factory=list)  # same content, new stat
+    changed: list[tuple[SourceFile, list[ChunkRow]]] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # indexed before, unreadable now
+    files: int = 0
+    chunks: int = 0
 
 
 def resolve_repo(repo: Path) -> Path:
@@ -193,39 +210,50 @@ class _Run:
         self.tally.chunks_removed += len(ids)
 
     def _index_files(self, candidates: tuple[Candidate, ...], manifest: dict[str, FileRow]) -> None:
-        """Read, chunk, embed and store candidates in batches of `commit_every` files."""
-        total, step = len(candidates), max(1, self.settings.commit_every)
-        for start in range(0, total, step):
-            self._index_batch(candidates[start:start + step], manifest)
-            embedded = self._embedding.computed if self._embedding else 0
-            self.progress(ProgressEvent("index", min(start + step, total), total,
-                                        chunks=self.tally.chunks_seen, embedded=embedded))
+        """Read and chunk files one by one; embed and store them in batches.
 
-    def _index_batch(self, batch: tuple[Candidate, ...], manifest: dict[str, FileRow]) -> None:
-        indexed_ns = now_ns()
-        touched: list[FileRow] = []
-        changed: list[tuple[SourceFile, list[ChunkRow]]] = []
-        gone: list[str] = []
-        for cand in batch:
-            source = read_source(self.repo, cand, self.settings.max_file_bytes)
-            if isinstance(source, SkippedFile):
-                self.tally.skipped.append(source)
-                if cand.path in manifest:
-                    gone.append(cand.path)  # unreadable now: its old chunks must not linger
-                continue
-            row = manifest.get(cand.path)
-            stat_row = FileRow(source.path, source.content_hash, source.size, source.mtime_ns,
-                               source.inode, source.language, indexed_ns)
-            if row is not None and row.content_hash == source.content_hash:
-                touched.append(stat_row)
-                continue
-            chunks = self._chunk(source)
-            if chunks is None:
-                if cand.path in manifest:
-                    gone.append(cand.path)
-                continue
-            changed.append((source, chunks))
-        self._store(changed, touched, gone, indexed_ns)
+        A batch closes at `commit_every` files or `batch_chunks` chunks: big enough
+        for length-sorted embedding across files, small enough that progress moves
+        and an interruption loses little.
+        """
+        self.tally.to_store = len(candidates)
+        batch = _Batch()
+        for cand in candidates:
+            self._prepare(cand, manifest, batch)
+            if batch.files >= self.settings.commit_every or batch.chunks >= self.settings.batch_chunks:
+                self._store(batch)
+                batch = _Batch()
+            self._report()
+        self._store(batch)
+        self._report()
+
+    def _report(self, in_batch: float = 0.0) -> None:
+        """`in_batch`: files of the current batch counted as done by the share of it embedded."""
+        embedded = self._embedding.computed if self._embedding else 0
+        self.progress(ProgressEvent("index", self.tally.stored + in_batch, self.tally.to_store,
+                                    chunks=self.tally.chunks_seen, embedded=embedded))
+
+    def _prepare(self, cand: Candidate, manifest: dict[str, FileRow], batch: _Batch) -> None:
+        """Read one file and chunk it into the batch (or note it touched, skipped or gone)."""
+        batch.files += 1
+        source = read_source(self.repo, cand, self.settings.max_file_bytes)
+        if isinstance(source, SkippedFile):
+            self.tally.skipped.append(source)
+            if cand.path in manifest:
+                batch.gone.append(cand.path)  # unreadable now: its old chunks must not linger
+            return
+        row = manifest.get(cand.path)
+        if row is not None and row.content_hash == source.content_hash:
+            batch.touched.append(FileRow(source.path, source.content_hash, source.size, source.mtime_ns,
+                                         source.inode, source.language, batch.indexed_ns))
+            return
+        chunks = self._chunk(source)
+        if chunks is None:
+            if cand.path in manifest:
+                batch.gone.append(cand.path)
+            return
+        batch.changed.append((source, chunks))
+        batch.chunks += len(chunks)
 
     def _chunk(self, source: SourceFile) -> list[ChunkRow] | None:
         """Chunk one file; a chunker failure skips the file instead of ending the run."""
@@ -237,18 +265,20 @@ class _Run:
         self.tally.chunks_seen += len(chunks)
         return [ChunkRow(c, i, embedding_key(c)) for c, i in zip(chunks, chunk_ids(chunks))]
 
-    def _store(self, changed: list[tuple[SourceFile, list[ChunkRow]]], touched: list[FileRow],
-               gone: list[str], indexed_ns: int) -> None:
+    def _store(self, batch: _Batch) -> None:
         """Vectors first, then one catalog transaction, then delete replaced vectors."""
+        changed, touched, gone, indexed_ns = batch.changed, batch.touched, batch.gone, batch.indexed_ns
         paths = [s.path for s, _ in changed] + gone
         old_ids = set(self.catalog.chunk_ids_for(paths))
         new_rows = [r for _, rows in changed for r in rows]
         new_ids = {r.chunk_id for r in new_rows}
         fresh = [r for r in new_rows if r.chunk_id not in old_ids]
-        if fresh:
-            vectors = self.embedding().vectors([r.text_hash for r in fresh], [r.chunk.embedding_text for r in fresh])
-            self.vectors().upsert([r.chunk_id for r in fresh], vectors,
-                                  [{"path": r.chunk.path, "language": r.chunk.language} for r in fresh])
+        for start in range(0, len(fresh), EMBED_SLICE):
+            part = fresh[start:start + EMBED_SLICE]
+            vectors = self.embedding().vectors([r.text_hash for r in part], [r.chunk.embedding_text for r in part])
+            self.vectors().upsert([r.chunk_id for r in part], vectors,
+                                  [{"path": r.chunk.path, "language": r.chunk.language} for r in part])
+            self._report(batch.files * (start + len(part)) / len(fresh))
         with self.catalog.transaction():
             for row in touched:
                 self.catalog.touch_file(row)
@@ -261,6 +291,7 @@ class _Run:
         if stale:
             self.vectors().delete(stale)
         self.tally.changed += len(changed)
+        self.tally.stored += batch.files
         self.tally.chunks_added += len(new_ids - old_ids)
         self.tally.chunks_removed += len(old_ids - new_ids)
 

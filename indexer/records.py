@@ -89,7 +89,7 @@ class ProgressEvent:
     """A progress report from long work; `total` is None while unknown."""
 
     phase: str  # discover | index | repair | done
-    done: int
+    done: float  # units of `total` (files); fractional while a batch is being embedded
     total: int | None = None
     chunks: int = 0  # chunks produced so far
     embedded: int = 0  # texts run through the model so far

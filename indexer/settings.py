@@ -30,7 +30,8 @@ class IndexSettings:
     chunk_max_tokens: int = 256  # the embedder's window
     chunk_min_tokens: int = 48  # smaller siblings are merged
     lock_timeout: float = 10.0
-    commit_every: int = 200  # files per write transaction
+    commit_every: int = 200  # at most this many files per write transaction
+    batch_chunks: int = 512  # ... or this many chunks, whichever comes first
 
     def index_dir(self, repo: Path) -> Path:
         """The folder of this repository's index: keyed by its resolved path."""

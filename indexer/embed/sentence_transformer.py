@@ -21,10 +21,14 @@ class SentenceTransformerEmbedder:
         # Never reach for the hub: the model is a local folder.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        try:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        try:  # imported here: ~6 s, paid only when bulk work needs it
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
         except ImportError as exc:  # pragma: no cover - a broken install
             raise EmbedderError(f"sentence-transformers is not importable: {exc}") from exc
+        transformers_logging.disable_progress_bar()  # its bars would tear through ours
+        transformers_logging.set_verbosity_error()
         self._model = SentenceTransformer(str(model_path), device=None)
         self._model.max_seq_length = max_tokens
         self._batch_size = batch_size

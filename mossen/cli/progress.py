@@ -6,7 +6,7 @@ import time
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from indexer import ProgressEvent
 
@@ -19,10 +19,12 @@ class IndexProgress:
     def __init__(self, console: Console, enabled: bool = True) -> None:
         self._enabled = enabled and console.is_terminal
         self._progress = Progress(
-            TextColumn("{task.description:<11}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description:<11}"), BarColumn(),
+            TextColumn("{task.completed:>6.0f}/{task.total:.0f}"),
             TextColumn("{task.fields[stats]}"), TimeRemainingColumn(), console=console, transient=True,
         )
         self._task: TaskID | None = None
+        self._phase = ""
         self._started = time.monotonic()
 
     def __enter__(self) -> "IndexProgress":
@@ -39,9 +41,13 @@ class IndexProgress:
         if not self._enabled:
             return
         label = _LABELS.get(event.phase, event.phase)
+        total = event.total if event.total is not None else max(event.done, 1)
         elapsed = max(time.monotonic() - self._started, 1e-6)
         stats = f"{event.chunks} chunks, {event.embedded / elapsed:.0f} emb/s" if event.phase == "index" else ""
         if self._task is None:
-            self._task = self._progress.add_task(label, total=event.total, stats=stats)
-        self._progress.update(self._task, description=label, completed=event.done, total=event.total,
+            self._task = self._progress.add_task(label, total=total, stats=stats)
+        elif event.phase != self._phase:  # a new phase: restart the bar and its speed estimate
+            self._progress.reset(self._task, total=total, description=label, stats=stats)
+        self._phase = event.phase
+        self._progress.update(self._task, description=label, completed=event.done, total=total,
                               stats=stats)
