@@ -43,9 +43,14 @@ class Definition:
         return self.category in ("class", "module")
 
 
+# Grammars whose definition nodes are named alike share one query file.
+_QUERY_FILE = {"tsx": "typescript"}
+
+
 def load_query(language: Language, name: str) -> Query:
     """The definitions query packaged for `name`."""
-    text = resources.files("indexer.chunking").joinpath("queries", f"{name}.scm").read_text("utf-8")
+    file = _QUERY_FILE.get(name, name)
+    text = resources.files("indexer.chunking").joinpath("queries", f"{file}.scm").read_text("utf-8")
     return Query(language, text)
 
 
