@@ -20,6 +20,14 @@ from indexer.store.vectors import VectorStore
 
 RRF_K = 60  # reciprocal-rank-fusion constant (Cormack et al.)
 
+# Named retrievers for comparison (`mossen eval --strategy`): signal weights.
+STRATEGIES: dict[str, dict[str, float]] = {
+    "lexical": {"lexical": 1.0},
+    "dense": {"dense": 1.0},
+    "hybrid": {"dense": 1.0, "lexical": 1.0, "symbol": 0.5, "path": 0.5},
+}
+DEFAULT_STRATEGY = "hybrid"
+
 
 @dataclass(frozen=True, slots=True)
 class SearchOptions:
@@ -28,9 +36,7 @@ class SearchOptions:
     top_k: int = 10
     language: str | None = None
     glob: str | None = None  # gitignore-style pattern on the repo-relative path
-    weights: dict[str, float] = field(
-        default_factory=lambda: {"dense": 1.0, "lexical": 1.0, "symbol": 0.5, "path": 0.5}
-    )
+    weights: dict[str, float] = field(default_factory=lambda: dict(STRATEGIES[DEFAULT_STRATEGY]))
     # FTS5 column weights for the lexical signal: path, symbol, body.
     column_weights: tuple[float, float, float] = (2.0, 3.0, 1.0)
 

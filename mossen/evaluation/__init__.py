@@ -1,0 +1,1 @@
+"""Retrieval-quality evaluation: suites of (query -> gold files/symbols), metrics, runs, reports."""
