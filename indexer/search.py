@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pathspec
 
 from indexer.embed.base import MODEL_DIM, MODEL_ID, bundled_model_path
@@ -43,44 +44,75 @@ class SearchOptions:
 
 def search(repo: Path, query: str, settings: IndexSettings, options: SearchOptions = SearchOptions()) -> list[SearchHit]:
     """The best chunks of `repo` for `query`, best first (the index must exist)."""
-    repo = resolve_repo(repo)
-    layout = IndexLayout.for_repo(repo, settings)
-    if not layout.exists:
-        raise IndexMissingError(f"{repo} has no index yet; run `mossen index {repo}` first")
-    with Catalog(layout.catalog) as catalog:
-        return _Searcher(catalog, layout, options).run(query)
+    with Searcher(repo, settings) as searcher:
+        return searcher.search(query, options)
 
 
-class _Searcher:
-    """Gathers one ranked list per signal, then fuses them."""
+class Searcher:
+    """An open index, for many queries: the catalog, vectors and query model load once."""
 
-    def __init__(self, catalog: Catalog, layout: IndexLayout, options: SearchOptions) -> None:
-        self.catalog, self.layout, self.options = catalog, layout, options
+    def __init__(self, repo: Path, settings: IndexSettings) -> None:
+        repo = resolve_repo(repo)
+        self.layout = IndexLayout.for_repo(repo, settings)
+        if not self.layout.exists:
+            raise IndexMissingError(f"{repo} has no index yet; run `mossen index {repo}` first")
+        self.catalog = Catalog(self.layout.catalog)
+        self._vectors: VectorStore | None = None
+        self._embedder: NumpyMiniLM | None = None
+        self._query_vectors: dict[str, np.ndarray] = {}
+
+    def close(self) -> None:
+        """Close the catalog and the vector store."""
+        self.catalog.close()
+        if self._vectors is not None:
+            self._vectors.close()
+
+    def __enter__(self) -> "Searcher":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def search(self, query: str, options: SearchOptions = SearchOptions()) -> list[SearchHit]:
+        """The best chunks for `query` under `options`, best first."""
+        return _Query(self, options).run(query)
+
+    def dense(self, query: str, limit: int, language: str | None) -> list[tuple[str, float]]:
+        """Nearest chunks by cosine similarity of the query's embedding."""
+        if not self.layout.vectors.exists():
+            return []
+        if self._vectors is None:
+            self._vectors = VectorStore(self.layout.vectors, MODEL_ID, MODEL_DIM)
+            self._embedder = NumpyMiniLM(bundled_model_path())
+        if query not in self._query_vectors:  # strategies compared on one query embed it once
+            self._query_vectors = {query: self._embedder.embed([query])[0]}
+        return self._vectors.query(self._query_vectors[query], limit, language)
+
+
+class _Query:
+    """One query under one set of options: a ranked list per signal, then fusion."""
+
+    def __init__(self, searcher: Searcher, options: SearchOptions) -> None:
+        self.searcher, self.catalog, self.options = searcher, searcher.catalog, options
         self.pool = max(50, options.top_k * (20 if options.glob else 5))
         self._spec = pathspec.GitIgnoreSpec.from_lines([options.glob]) if options.glob else None
 
     def run(self, query: str) -> list[SearchHit]:
+        weights = self.options.weights
         rankings: dict[str, list[tuple[str, float]]] = {}
         terms = query_terms(query)
         if terms:
             any_term = " OR ".join(f'"{t}"' for t in terms)
-            rankings["lexical"] = self._lexical(any_term)
-            rankings["symbol"] = self._lexical(f"symbol : ({any_term})")
-            rankings["path"] = self._lexical(f"path : ({any_term})")
-        if query.strip():
-            rankings["dense"] = self._dense(query)
+            for signal, match in (("lexical", any_term), ("symbol", f"symbol : ({any_term})"),
+                                  ("path", f"path : ({any_term})")):
+                if weights.get(signal):
+                    rankings[signal] = self._lexical(match)
+        if query.strip() and weights.get("dense"):
+            rankings["dense"] = self.searcher.dense(query, self.pool, self.options.language)
         return self._fuse(rankings)
 
     def _lexical(self, match: str) -> list[tuple[str, float]]:
         return self.catalog.lexical(match, self.pool, self.options.column_weights)
-
-    def _dense(self, query: str) -> list[tuple[str, float]]:
-        if not self.layout.vectors.exists():
-            return []
-        embedder = NumpyMiniLM(bundled_model_path())
-        vector = embedder.embed([query])[0]
-        with VectorStore(self.layout.vectors, MODEL_ID, MODEL_DIM) as vectors:
-            return vectors.query(vector, self.pool, self.options.language)
 
     def _fuse(self, rankings: dict[str, list[tuple[str, float]]]) -> list[SearchHit]:
         weights = self.options.weights
