@@ -1,0 +1,185 @@
+"""`mossen eval` as a real process on a tiny git repository with known commits and a hand-written suite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mossen.evaluation.cases import Case, GoldSymbol, read_cases, write_cases
+from tests.conftest import Mossen, git, make_repo
+
+pytestmark = pytest.mark.slow
+
+RETRY = '''"""Retrying network calls."""
+
+import time
+
+
+def backoff_delay(attempt: int, base: float = 0.5) -> float:
+    """Seconds to wait before the given retry attempt."""
+    return base * (2 ** attempt)
+
+
+def retry_download(fetch, url: str, attempts: int = 3) -> bytes:
+    """Call fetch(url) until it succeeds, sleeping between failures."""
+    for attempt in range(attempts):
+        try:
+            return fetch(url)
+        except OSError:
+            time.sleep(backoff_delay(attempt))
+    raise OSError(f"giving up on {url}")
+'''
+
+LOADER = '''"""Reading the configuration file."""
+
+import datetime
+import tomllib
+
+
+def load_settings(path: str) -> dict:
+    """Parse a TOML settings file into a dictionary."""
+    with open(path, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def parse_deadline(text: str) -> datetime.date:
+    """A deadline written as an ISO date."""
+    return datetime.date.fromisoformat(text)
+'''
+
+COLOURS = '''"""Terminal colours."""
+
+RED = "\\033[31m"
+RESET = "\\033[0m"
+
+
+def paint_red(text: str) -> str:
+    """Wrap text in the escape codes that make a terminal print it red."""
+    return f"{RED}{text}{RESET}"
+'''
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """Three files, then two commits that qualify for a history suite and one that does not."""
+    root = make_repo(tmp_path / "repo", {"net/retry.py": RETRY.replace("2 ** attempt", "2 * attempt"),
+                                         "conf/loader.py": LOADER.replace("fromisoformat", "fromordinal"),
+                                         "ui/colours.py": COLOURS})
+    (root / "net/retry.py").write_text(RETRY)
+    git(root, "commit", "-qam", "Retry failed downloads with exponential backoff")
+    (root / "conf/loader.py").write_text(LOADER)
+    git(root, "commit", "-qam", "Parse deadlines written as ISO dates")
+    (root / "ui/colours.py").write_text(COLOURS + "\n")
+    git(root, "commit", "-qam", "Bump version to 1.2")
+    return root
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> Path:
+    """A hand-written suite over the fixture repository."""
+    path = tmp_path / "suite.jsonl"
+    write_cases(path, [
+        Case("q1", "wait longer between download retries", ("net/retry.py",),
+             (GoldSymbol("net/retry.py", "backoff_delay", 6, 8),), "manual"),
+        Case("q2", "read the toml settings file", ("conf/loader.py",),
+             (GoldSymbol("conf/loader.py", "load_settings", 7, 10),), "manual"),
+        Case("q3", "print text in red on the terminal", ("ui/colours.py",)),
+    ])
+    return path
+
+
+def run_json(mossen: Mossen, *args: str) -> dict:
+    done = mossen.run("eval", *args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # nothing but the JSON object on stdout
+
+
+def test_suite_file_json_has_every_strategy_and_level(mossen: Mossen, repo: Path, suite: Path) -> None:
+    report = run_json(mossen, str(repo), "--suite", str(suite))
+    [result] = report["suites"]
+    assert result["cases"] == 3 and set(result["strategies"]) == {"lexical", "dense", "hybrid"}
+    for figures in result["strategies"].values():
+        assert figures["file"]["mrr"]["n"] == 3
+        assert figures["symbol"]["mrr"]["n"] == 2  # q3 has no gold symbols
+        assert 0.0 <= figures["file"]["mrr"]["low"] <= figures["file"]["mrr"]["mean"] <= figures["file"]["mrr"]["high"] <= 1.0
+        assert [q["id"] for q in figures["queries"]] == ["q1", "q2", "q3"]
+    hybrid = result["strategies"]["hybrid"]
+    # three files, every chunk retrieved: each gold file is ranked somewhere in the first three
+    assert all(q["file_ranks"][0] is not None and q["file_ranks"][0] <= 3 for q in hybrid["queries"])
+    assert hybrid["file"]["r@5"]["mean"] == 1.0
+    first = result["comparisons"][0]
+    assert first["a"] == "hybrid" and first["b"] == result["best_baseline"] in ("lexical", "dense")
+    assert first["n"] == 3 and isinstance(first["significant"], bool)
+
+
+def test_history_suite_is_generated_when_no_suite_is_given(mossen: Mossen, repo: Path) -> None:
+    report = run_json(mossen, str(repo), "--strategy", "lexical,hybrid")
+    [result] = report["suites"]
+    assert result["cases"] == 2  # the version bump does not qualify; the initial commit adds files
+    assert list(result["strategies"]) == ["lexical", "hybrid"]
+    queries = result["strategies"]["hybrid"]["queries"]
+    assert all(q["symbol_ranks"] is not None for q in queries)  # the commits changed known functions
+
+
+def test_table_shows_figures_with_intervals_and_the_paired_comparison(mossen: Mossen, repo: Path, suite: Path) -> None:
+    done = mossen.run("eval", str(repo), "--suite", str(suite))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for expected in ("strategy", "file Hit@5", "file MRR", "file nDCG@10", "sym R@5", "lexical", "dense", "hybrid"):
+        assert expected in out
+    assert "±" in out
+    assert "hybrid vs " in out and "file MRR" in out and "significant" in out
+
+
+def test_generate_writes_a_suite_the_runner_reads(mossen: Mossen, repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "history.jsonl"
+    done = mossen.run("eval", "generate", "history", str(repo), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    cases = read_cases(out)
+    assert [c.query for c in cases] == ["Parse deadlines written as ISO dates",
+                                        "Retry failed downloads with exponential backoff"]
+    assert cases[0].gold_files == ("conf/loader.py",)
+    assert [s.symbol for s in cases[0].gold_symbols] == ["parse_deadline"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--strategy", "lexical,bm42"], "unknown strategy 'bm42'; choose from lexical, dense, hybrid"),
+    (["--suite", "missing.jsonl"], "cannot read suite missing.jsonl"),
+])
+def test_errors_are_one_line_and_exit_1(mossen: Mossen, repo: Path, suite: Path, args: list[str], message: str) -> None:
+    extra = ["--suite", str(suite)] if args[0] == "--strategy" else []
+    done = mossen.run("eval", str(repo), *extra, *args, cwd=repo)
+    assert done.returncode == 1
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert done.stdout == ""
+
+
+def test_bad_suite_line_is_named(mossen: Mossen, repo: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "query": "q", "gold_files": ["a.py"]}\n{"query": "no id"}\n')
+    done = mossen.run("eval", str(repo), "--suite", str(bad))
+    assert done.returncode == 1
+    assert "bad suite file" in done.stderr and "bad.jsonl:2" in done.stderr
+
+
+def test_a_folder_that_is_not_a_git_repository_is_an_error(mossen: Mossen, tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "a.py").write_text("x = 1\n")
+    done = mossen.run("eval", str(plain), cwd=plain)
+    assert done.returncode == 1 and "not a git repository" in " ".join(done.stderr.split())
+
+
+def test_docstring_suites_search_a_stripped_copy_in_the_cache(mossen: Mossen, repo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    done = mossen.run("eval", str(repo), "--docstrings", "--json", "--strategy", "hybrid", XDG_CACHE_HOME=str(cache))
+    assert done.returncode == 0, done.stderr
+    suites = json.loads(done.stdout)["suites"]
+    assert [s["name"] for s in suites] == ["repo docstring", "repo docstring masked"]
+    corpus = Path(suites[0]["corpus"])
+    assert corpus.is_relative_to(cache / "mossen-eval") and corpus != repo
+    stripped = (corpus / "net/retry.py").read_text()
+    assert "Seconds to wait" not in stripped and "def backoff_delay" in stripped
+    assert (repo / "net/retry.py").read_text() == RETRY  # the repository itself is untouched
