@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from mossen.evaluation.cases import Case, GoldSymbol, read_cases, write_cases
+from mossen.evaluation.metrics import query_metrics, summarize
+from mossen.evaluation.report import suite_markdown
+from mossen.evaluation.runner import StrategyResult, SuiteResult, headline_comparisons
 from tests.conftest import Mossen, git, make_repo
 
 pytestmark = pytest.mark.slow
@@ -183,3 +187,26 @@ def test_docstring_suites_search_a_stripped_copy_in_the_cache(mossen: Mossen, re
     stripped = (corpus / "net/retry.py").read_text()
     assert "Seconds to wait" not in stripped and "def backoff_delay" in stripped
     assert (repo / "net/retry.py").read_text() == RETRY  # the repository itself is untouched
+
+
+@dataclass(frozen=True)
+class Hit:
+    path: str
+    start_line: int = 1
+    end_line: int = 10
+
+
+def test_markdown_report_has_both_levels_and_the_comparison() -> None:
+    gold = (GoldSymbol("a.py", "f", 2, 3),)
+    ranked = {"lexical": ["b.py", "a.py"], "dense": ["c.py", "b.py", "a.py"], "hybrid": ["a.py"]}
+    results = {}
+    for name, paths in ranked.items():
+        queries = tuple(query_metrics(f"q{i}", [Hit(p) for p in paths], ["a.py"], gold) for i in range(20))
+        results[name] = StrategyResult(name, queries, summarize(queries, "file"), summarize(queries, "symbol"))
+    comparisons, best = headline_comparisons(results)
+    text = suite_markdown(SuiteResult("demo", "corpus", 20, results, comparisons, best))
+    assert best == "lexical" and comparisons[0].b == "lexical"
+    assert "| hybrid | 20 | 1.000 ±0.000 | 1.000 ±0.000 |" in text
+    assert "| lexical | 20 | 1.000 ±0.000 | 0.000 ±0.000 | 1.000 ±0.000 | 1.000 ±0.000 | 0.500 ±0.000 |" in text
+    assert "Symbol level" in text
+    assert "hybrid vs lexical, file MRR: +0.500 [+0.500, +0.500] significant (n=20)" in text
