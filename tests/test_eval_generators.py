@@ -349,3 +349,13 @@ def test_stripping_is_leak_free_and_keeps_other_lines(tmp_path: Path) -> None:
     assert queries and not [q for q in queries if q in flat]
     assert "a plain block comment stays" in flat and "an inline comment stays" in flat
     assert "a plain comment stays" in flat and "an ordinary comment stays" in flat
+
+
+def test_stripping_keeps_crlf_lines_and_leaves_non_utf8_files_whole(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "crlf.py").write_bytes(b'def f():\r\n    """Say hello to the caller."""\r\n    return 1\r\n')
+    (src / "latin.py").write_bytes(b'def g():\n    """Caf\xe9 ol\xe9."""\n')
+    strip_docstrings(src, tmp_path / "out")
+    assert (tmp_path / "out/crlf.py").read_bytes() == b'def f():\r\n    ""\r\n    return 1\r\n'
+    assert (tmp_path / "out/latin.py").read_bytes() == (src / "latin.py").read_bytes()

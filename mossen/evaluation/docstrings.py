@@ -61,11 +61,12 @@ def docstring_cases(repo: Path, *, masked: bool = False, max_cases: int = 300) -
     finder = SymbolFinder()
     found = [
         _Found(src.path, src.language, item, mask_query(item.summary, item.symbol.name.rsplit(".", 1)[-1]))
-        for src in sources if is_source_path(src.path)
+        for src in sources if is_source_path(src.path) and not src.note  # plain UTF-8: strippable
         for item in doc_items(src.path, src.text, finder)
     ]
     counts = Counter(_normal(f.item.summary) for f in found)
-    stripped = "\n".join(_normal(strip_text(src.path, src.text)) for src in sources)
+    # What the index of the stripped copy will hold: strip_docstrings leaves non-UTF-8 files as they are.
+    stripped = "\n".join(_normal(src.text if src.note else strip_text(src.path, src.text)) for src in sources)
     usable = [
         f for f in found
         if counts[_normal(f.item.summary)] == 1 and len(f.masked.split()) >= MIN_MASKED_WORDS

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tree_sitter_language_pack import get_parser
 from mossen.evaluation.doc_comments import python_tree
 from mossen.evaluation.symbols import code_language
 
+_LONE_CR = re.compile(r"\r(?!\n)")
 _COMMENT_LANGUAGES = frozenset({"javascript", "typescript", "tsx", "go", "rust"})
 
 
@@ -58,8 +60,8 @@ def strip_text(path: str, text: str) -> str:
 def _strip_python(text: str) -> str:
     """Docstrings replaced by `""` (a valid statement) plus blank lines."""
     tree = python_tree(text)
-    if tree is None:
-        return text
+    if tree is None or _LONE_CR.search(text):
+        return text  # ast counts a lone CR as a line end: its positions would not match our lines
     data = text.encode("utf-8")
     starts = [0]
     for line in data.split(b"\n")[:-1]:
@@ -73,7 +75,10 @@ def _strip_python(text: str) -> str:
                 value = first.value
                 ranges.append((starts[value.lineno - 1] + value.col_offset,
                                starts[(value.end_lineno or value.lineno) - 1] + (value.end_col_offset or 0)))
-    return _remove(text, data, ranges, '""')
+    stripped = _remove(text, data, ranges, '""')
+    # Should a cut ever break the code, the file stays whole: docstring_cases then finds its
+    # summaries in the stripped corpus and drops them.
+    return stripped if python_tree(stripped) is not None else text
 
 
 def _remove(text: str, data: bytes, ranges: list[tuple[int, int]], filler: str) -> str:
