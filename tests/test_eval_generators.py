@@ -359,3 +359,18 @@ def test_stripping_keeps_crlf_lines_and_leaves_non_utf8_files_whole(tmp_path: Pa
     strip_docstrings(src, tmp_path / "out")
     assert (tmp_path / "out/crlf.py").read_bytes() == b'def f():\r\n    ""\r\n    return 1\r\n'
     assert (tmp_path / "out/latin.py").read_bytes() == (src / "latin.py").read_bytes()
+
+
+def test_history_of_a_subfolder_is_relative_to_it(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "proj")
+    repo.write("lib/m.py", "def keep():\n    return 1\n")
+    repo.write("other/o.py", "def other():\n    return 1\n")
+    repo.commit("Start both packages with one function")
+    repo.edit("lib/m.py", "return 1", "return 2")
+    repo.commit("Return two from the kept function")
+    repo.edit("other/o.py", "return 1", "return 2")
+    repo.commit("Return two from the other function")
+    cases = history_cases(repo.root / "lib")
+    assert [(c.query, c.gold_files, c.gold_symbols) for c in cases] == [
+        ("Return two from the kept function", ("m.py",), (GoldSymbol("m.py", "keep", 1, 2),)),
+    ]

@@ -23,6 +23,7 @@ file-level gold only. The first `max_cases` qualifying commits are kept.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from dataclasses import dataclass
@@ -68,28 +69,35 @@ class Commit:
 
 
 def history_cases(repo: Path, *, max_cases: int = 300) -> list[Case]:
-    """History-suite cases of a git work tree, newest commit first (selection: module docstring)."""
+    """History-suite cases of a git work tree, newest commit first (selection: module docstring).
+
+    For a folder inside a repository, only commits whose source files all lie in
+    it count, and paths are relative to it.
+    """
     repo = Path(repo)
-    head_files = set(_git(repo, "ls-tree", "-r", "--name-only", "HEAD").splitlines())
+    sub = _git(repo, "rev-parse", "--show-prefix").strip()  # "" at the top, "pkg/" in a subfolder
+    top = Path(_git(repo, "rev-parse", "--show-toplevel").strip())
+    head_files = set(_git(top, "ls-tree", "-r", "--name-only", "HEAD").splitlines())
     finder = SymbolFinder()
     today: dict[str, list[Symbol]] = {}
     cases: list[Case] = []
-    prefix = repo.resolve().name
-    for commit in read_log(repo):
+    name = repo.resolve().name
+    for commit in read_log(top):
         if len(cases) >= max_cases:
             break
         files = gold_files(commit, head_files)
-        if files is None:
+        if files is None or not all(path.startswith(sub) for path in files):
             continue
         symbols = []
         for path in files:
             if path not in today:
-                today[path] = finder.symbols(path, _git(repo, "show", f"HEAD:{path}"))
-            symbols.extend(_changed_symbols(repo, finder, commit, path, today[path]))
+                today[path] = finder.symbols(path, _git(top, "show", f"HEAD:{path}"))
+            symbols.extend(_changed_symbols(top, finder, commit, path, today[path]))
         cases.append(Case(
-            id=f"{prefix}-history-{len(cases) + 1:04d}", query=commit.subject,
-            gold_files=tuple(files), gold_symbols=tuple(symbols), source="history",
-            meta={"commit": commit.sha, "repo": prefix},
+            id=f"{name}-history-{len(cases) + 1:04d}", query=commit.subject,
+            gold_files=tuple(path[len(sub):] for path in files),
+            gold_symbols=tuple(dataclasses.replace(s, path=s.path[len(sub):]) for s in symbols),
+            source="history", meta={"commit": commit.sha, "repo": name},
         ))
     return cases
 
