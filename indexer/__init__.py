@@ -14,13 +14,13 @@ from indexer.pipeline import index_repo
 from indexer.records import (
     Chunk, IndexReport, IndexStatus, ProgressCallback, ProgressEvent, SearchHit, SkippedFile,
 )
-from indexer.search import STRATEGIES, Searcher, SearchOptions, search
+from indexer.search import STRATEGIES, Searcher, SearchOptions, search, strategy_options
 from indexer.settings import IndexSettings, default_index_root
 from indexer.status import index_exists, index_status
 
 __all__ = [
     "Chunk", "EmbedderError", "IndexLockedError", "IndexMissingError", "IndexReport", "IndexSettings",
     "IndexStatus", "IndexerError", "ModelMismatchError", "ProgressCallback", "ProgressEvent",
-    "RepoPathError", "STRATEGIES", "SearchHit", "SearchOptions", "Searcher", "SkippedFile", "default_index_root", "index_exists", "index_repo",
+    "RepoPathError", "STRATEGIES", "SearchHit", "SearchOptions", "Searcher", "SkippedFile", "default_index_root", "index_exists", "index_repo", "strategy_options",
     "index_status", "search",
 ]

@@ -30,7 +30,7 @@ from indexer.reading import SourceFile, read_source
 from indexer.records import Chunk, IndexReport, chunk_ids, ProgressCallback, ProgressEvent, SkippedFile, no_progress
 from indexer.repair import reconcile_vectors
 from indexer.settings import IndexSettings
-from indexer.store.catalog import Catalog, ChunkRow, FileRow, now_ns
+from indexer.store.catalog import SCHEMA_VERSION, Catalog, ChunkRow, FileRow, now_ns
 from indexer.store.layout import IndexLayout
 from indexer.store.vectors import VectorStore
 
@@ -83,8 +83,8 @@ def index_repo(
     settings = _excluding_index_folder(repo, layout, settings)
     layout.create()
     with IndexLock(layout.folder, settings.lock_timeout):
-        if rebuild:
-            layout.wipe()
+        if rebuild or _older_format(layout):
+            layout.wipe()  # an older catalog format is rebuilt; vectors come back from the cache
         layout.empty_trash()
         with Catalog(layout.catalog) as catalog:
             _check_model(catalog)
@@ -103,10 +103,17 @@ def _excluding_index_folder(repo: Path, layout: IndexLayout, settings: IndexSett
     return replace(settings, exclude=(*settings.exclude, f"/{rel}/"))
 
 
+def _older_format(layout: IndexLayout) -> bool:
+    if not layout.exists:
+        return False
+    with Catalog(layout.catalog) as catalog:  # a catalog with a model but another schema is older
+        return catalog.get_meta("model") is not None and catalog.get_meta("schema") != SCHEMA_VERSION
+
+
 def _check_model(catalog: Catalog) -> None:
     model, dim = catalog.get_meta("model"), catalog.get_meta("dimension")
     if model is None:
-        catalog.set_meta(model=MODEL_ID, dimension=str(MODEL_DIM))
+        catalog.set_meta(model=MODEL_ID, dimension=str(MODEL_DIM), schema=SCHEMA_VERSION)
     elif model != MODEL_ID or int(dim or 0) != MODEL_DIM:
         raise ModelMismatchError(
             f"this index was built with {model} ({dim} dims) but mossen embeds with "

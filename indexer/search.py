@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,17 +16,25 @@ from indexer.identifiers import query_terms
 from indexer.pipeline import resolve_repo
 from indexer.records import SearchHit
 from indexer.settings import IndexSettings
-from indexer.store.catalog import Catalog, ChunkRow
+from indexer.store.catalog import SCHEMA_VERSION, Catalog, ChunkRow
 from indexer.store.layout import IndexLayout
 from indexer.store.vectors import VectorStore
 
 RRF_K = 60  # reciprocal-rank-fusion constant (Cormack et al.)
+FILE_POOL = 50  # files considered by file-level signals
+TEST_WORDS = frozenset({"test", "tests", "testing", "spec", "fixture", "fixtures"})
 
-# Named retrievers for comparison (`mossen eval --strategy`): signal weights.
-STRATEGIES: dict[str, dict[str, float]] = {
-    "lexical": {"lexical": 1.0},
-    "dense": {"dense": 1.0},
-    "hybrid": {"dense": 1.0, "lexical": 1.0, "symbol": 0.5, "path": 0.5},
+_FUSION = {"dense": 1.0, "lexical": 1.0, "symbol": 0.5, "path": 0.5}
+
+# Named retrievers, each stage added to the one before, so `mossen eval
+# --strategy` shows what every stage is worth. "hybrid" is the default.
+STRATEGIES: dict[str, dict[str, object]] = {
+    "lexical": {"weights": {"lexical": 1.0}, "test_weight": 1.0},  # BM25 over chunks, identifiers split
+    "dense": {"weights": {"dense": 1.0}, "test_weight": 1.0},  # embeddings only
+    "fusion": {"weights": _FUSION, "test_weight": 1.0},  # + symbol and path matches, fused by rank
+    "fusion+file": {"weights": {**_FUSION, "file_lexical": 1.0}, "test_weight": 1.0},  # + BM25 over whole files
+    # + tests count half unless the query asks for them
+    "hybrid": {"weights": {**_FUSION, "file_lexical": 1.0}, "test_weight": 0.5},
 }
 DEFAULT_STRATEGY = "hybrid"
 
@@ -37,9 +46,18 @@ class SearchOptions:
     top_k: int = 10
     language: str | None = None
     glob: str | None = None  # gitignore-style pattern on the repo-relative path
-    weights: dict[str, float] = field(default_factory=lambda: dict(STRATEGIES[DEFAULT_STRATEGY]))
+    weights: dict[str, float] = field(default_factory=lambda: dict(STRATEGIES[DEFAULT_STRATEGY]["weights"]))
     # FTS5 column weights for the lexical signal: path, symbol, body.
     column_weights: tuple[float, float, float] = (2.0, 3.0, 1.0)
+    rrf_k: int = RRF_K
+    test_weight: float = STRATEGIES[DEFAULT_STRATEGY]["test_weight"]  # factor for test files unless asked for
+
+
+def strategy_options(name: str, **overrides: object) -> SearchOptions:
+    """SearchOptions of a named strategy; ValueError lists the names when unknown."""
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
+    return SearchOptions(**{**STRATEGIES[name], **overrides})  # type: ignore[arg-type]
 
 
 def search(repo: Path, query: str, settings: IndexSettings, options: SearchOptions = SearchOptions()) -> list[SearchHit]:
@@ -57,6 +75,9 @@ class Searcher:
         if not self.layout.exists:
             raise IndexMissingError(f"{repo} has no index yet; run `mossen index {repo}` first")
         self.catalog = Catalog(self.layout.catalog)
+        if self.catalog.get_meta("schema") != SCHEMA_VERSION:
+            self.catalog.close()
+            raise IndexMissingError(f"the index of {repo} has an older format; run `mossen index {repo}` to rebuild it")
         self._vectors: VectorStore | None = None
         self._embedder: NumpyMiniLM | None = None
         self._query_vectors: dict[str, np.ndarray] = {}
@@ -90,7 +111,11 @@ class Searcher:
 
 
 class _Query:
-    """One query under one set of options: a ranked list per signal, then fusion."""
+    """One query under one set of options: ranked lists per signal, then fusion by rank.
+
+    Chunk signals rank chunks; file signals rank files, and every chunk of a file
+    inherits its file's contribution, so evidence spread over a file counts.
+    """
 
     def __init__(self, searcher: Searcher, options: SearchOptions) -> None:
         self.searcher, self.catalog, self.options = searcher, searcher.catalog, options
@@ -99,46 +124,86 @@ class _Query:
 
     def run(self, query: str) -> list[SearchHit]:
         weights = self.options.weights
-        rankings: dict[str, list[tuple[str, float]]] = {}
+        chunks: dict[str, list[tuple[str, float]]] = {}
+        files: dict[str, list[tuple[str, float]]] = {}
         terms = query_terms(query)
         if terms:
             any_term = " OR ".join(f'"{t}"' for t in terms)
             for signal, match in (("lexical", any_term), ("symbol", f"symbol : ({any_term})"),
                                   ("path", f"path : ({any_term})")):
                 if weights.get(signal):
-                    rankings[signal] = self._lexical(match)
+                    chunks[signal] = self.catalog.lexical(match, self.pool, self.options.column_weights)
+            if weights.get("file_lexical"):
+                files["file_lexical"] = self.catalog.file_lexical(any_term, FILE_POOL, (2.0, 1.0))
         if query.strip() and weights.get("dense"):
-            rankings["dense"] = self.searcher.dense(query, self.pool, self.options.language)
-        return self._fuse(rankings)
+            chunks["dense"] = self.searcher.dense(query, self.pool, self.options.language)
+        return self._fuse(chunks, files, wants_tests=bool(set(terms) & TEST_WORDS))
 
-    def _lexical(self, match: str) -> list[tuple[str, float]]:
-        return self.catalog.lexical(match, self.pool, self.options.column_weights)
-
-    def _fuse(self, rankings: dict[str, list[tuple[str, float]]]) -> list[SearchHit]:
-        weights = self.options.weights
-        fused: dict[str, float] = {}
+    def _fuse(self, chunks: dict[str, list[tuple[str, float]]], files: dict[str, list[tuple[str, float]]],
+              wants_tests: bool) -> list[SearchHit]:
+        weights, k = self.options.weights, self.options.rrf_k
+        score: dict[str, float] = {}
         raw: dict[str, dict[str, float]] = {}
-        for signal, ranked in rankings.items():
-            w = weights.get(signal, 0.0)
-            for rank, (chunk_id, score) in enumerate(ranked):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + w / (RRF_K + rank + 1)
-                raw.setdefault(chunk_id, {})[signal] = score
+        for signal, ranked in chunks.items():
+            for rank, (chunk_id, value) in enumerate(ranked):
+                score[chunk_id] = score.get(chunk_id, 0.0) + weights[signal] / (k + rank + 1)
+                raw.setdefault(chunk_id, {})[signal] = value
         # Vectors of chunks no longer in the catalog (an interrupted run) drop out here.
-        rows = self.catalog.chunk_rows(fused)
-        best = 1.0 / (RRF_K + 1) * sum(weights.get(s, 0.0) for s in rankings) or 1.0
-        hits: list[SearchHit] = []
-        for chunk_id in sorted(fused, key=lambda i: (-fused[i], i)):
-            row = rows.get(chunk_id)
-            if row is None or not self._wanted(row):
+        rows = self.catalog.chunk_rows(score)
+        file_score = self._file_scores(files, score, rows)
+        if files:
+            for ids in self.catalog.chunk_ids_by_path(p for p, _ in files_top(file_score)).values():
+                missing = [i for i in ids if i not in rows]
+                rows.update(self.catalog.chunk_rows(missing))
+        final: dict[str, float] = {}
+        for chunk_id, row in rows.items():
+            if not self._wanted(row):
                 continue
-            c = row.chunk
+            value = score.get(chunk_id, 0.0) + file_score.get(row.chunk.path, 0.0)
+            if not wants_tests and is_test_path(row.chunk.path):
+                value *= self.options.test_weight
+            final[chunk_id] = value
+        best = sum(weights.get(s, 0.0) for s in (*chunks, *files)) / (k + 1) or 1.0
+        hits: list[SearchHit] = []
+        for chunk_id in sorted(final, key=lambda i: (-final[i], i))[: self.options.top_k]:
+            c = rows[chunk_id].chunk
             hits.append(SearchHit(c.path, c.start_line, c.end_line, c.symbol, c.language,
-                                  fused[chunk_id] / best, c.kind, c.text, raw[chunk_id]))
-            if len(hits) == self.options.top_k:
-                break
+                                  final[chunk_id] / best, c.kind, c.text, raw.get(chunk_id, {})))
         return hits
+
+    def _file_scores(self, files: dict[str, list[tuple[str, float]]], score: dict[str, float],
+                     rows: dict[str, ChunkRow]) -> dict[str, float]:
+        """Each file's fused contribution from the file signals (file BM25, aggregated chunk evidence)."""
+        weights, k = self.options.weights, self.options.rrf_k
+        ranked = dict(files)
+        if weights.get("file_agg"):
+            per_file: dict[str, list[float]] = {}
+            for chunk_id, value in score.items():
+                if chunk_id in rows:
+                    per_file.setdefault(rows[chunk_id].chunk.path, []).append(value)
+            agg = {p: sum(sorted(v, reverse=True)[:3]) for p, v in per_file.items()}
+            ranked["file_agg"] = sorted(agg.items(), key=lambda kv: -kv[1])
+        result: dict[str, float] = {}
+        for signal, items in ranked.items():
+            for rank, (path, _) in enumerate(items[:FILE_POOL]):
+                result[path] = result.get(path, 0.0) + weights[signal] / (k + rank + 1)
+        return result
 
     def _wanted(self, row: ChunkRow) -> bool:
         if self.options.language and row.chunk.language != self.options.language:
             return False
         return self._spec is None or self._spec.match_file(row.chunk.path)
+
+
+def files_top(file_score: dict[str, float], n: int = 20) -> list[tuple[str, float]]:
+    """The n best files by score."""
+    return sorted(file_score.items(), key=lambda kv: -kv[1])[:n]
+
+
+_TEST_PATH = re.compile(r"(^|/)(tests?|testing|__tests__|spec)/|(^|/)(test_[^/]*|[^/]*_test\.[a-z]+|conftest\.py|"
+                        r"[^/]*\.(test|spec)\.[jt]sx?)$")
+
+
+def is_test_path(path: str) -> bool:
+    """Whether a repo-relative path looks like a test file."""
+    return _TEST_PATH.search(path) is not None

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 from indexer.identifiers import code_terms
 from indexer.records import Chunk
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(
     path, symbol, body, tokenize = "porter unicode61 remove_diacritics 2"
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS file_terms USING fts5(
+    path, body, tokenize = "porter unicode61 remove_diacritics 2"
 );
 CREATE TABLE IF NOT EXISTS skipped (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
 """
@@ -130,6 +133,7 @@ class Catalog:
     def remove_files(self, paths: Iterable[str]) -> None:
         """Drop files with their chunks and terms (inside a transaction)."""
         for path in paths:
+            self._db.execute("DELETE FROM file_terms WHERE rowid IN (SELECT rowid FROM files WHERE path = ?)", (path,))
             rowids = [r[0] for r in self._db.execute("SELECT rowid FROM chunks WHERE path = ?", (path,))]
             self._db.executemany("DELETE FROM terms WHERE rowid = ?", [(r,) for r in rowids])
             self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
@@ -138,13 +142,19 @@ class Catalog:
     def put_file(self, row: FileRow, chunks: list[ChunkRow], note: str = "") -> None:
         """Replace one file's manifest row, chunks and terms (inside a transaction)."""
         self.remove_files([row.path])
-        self._db.execute(
+        cur = self._db.execute(
             "INSERT INTO files(path, content_hash, size, mtime_ns, inode, language, indexed_ns, note)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (row.path, row.content_hash, row.size, row.mtime_ns, row.inode, row.language,
              row.indexed_ns, note),
         )
         path_terms = _path_terms(row.path)
+        # The whole file as one lexical document: commit-style questions name
+        # concepts spread over a file, which no single chunk holds.
+        self._db.execute(
+            "INSERT INTO file_terms(rowid, path, body) VALUES (?, ?, ?)",
+            (cur.lastrowid, path_terms, " ".join(t for c in chunks for t in code_terms(c.chunk.text))),
+        )
         for item in chunks:
             c = item.chunk
             cur = self._db.execute(
@@ -211,6 +221,23 @@ class Catalog:
         if terms != chunks:
             problems.append(f"lexical index has {terms} rows for {chunks} chunks")
         return problems
+
+    def file_lexical(self, match: str, limit: int, weights: tuple[float, float]) -> list[tuple[str, float]]:
+        """File paths ranked by FTS5 BM25 over whole files (higher is better)."""
+        rows = self._db.execute(
+            "SELECT files.path, -bm25(file_terms, ?, ?) FROM file_terms JOIN files ON files.rowid = file_terms.rowid"
+            " WHERE file_terms MATCH ? ORDER BY bm25(file_terms, ?, ?) LIMIT ?",
+            (*weights, match, *weights, limit),
+        )
+        return [(r[0], float(r[1])) for r in rows]
+
+    def chunk_ids_by_path(self, paths: Iterable[str]) -> dict[str, list[str]]:
+        """Chunk ids of each given file, in line order."""
+        found: dict[str, list[str]] = {}
+        for path in paths:
+            found[path] = [r[0] for r in self._db.execute(
+                "SELECT id FROM chunks WHERE path = ? ORDER BY start_line", (path,))]
+        return found
 
     # -- statistics -----------------------------------------------------------
     def counts(self) -> tuple[int, int, dict[str, int], int]:

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from indexer import STRATEGIES, IndexSettings, ProgressEvent, Searcher, SearchOptions, index_repo
+from indexer import STRATEGIES, IndexSettings, ProgressEvent, Searcher, index_repo, strategy_options
+from indexer.search import DEFAULT_STRATEGY
 from mossen.errors import UsageError
 from mossen.evaluation.cases import Case
 from mossen.evaluation.metrics import (
     Estimate, PairedComparison, QueryMetrics, compare, query_metrics, summarize,
 )
 
-DEFAULT_STRATEGY = "hybrid"
 BASELINES = ("lexical", "dense")
 HEADLINE_METRIC = "mrr"
 
@@ -100,7 +100,7 @@ def _search_all(searcher: Searcher, cases: Sequence[Case], strategies: Sequence[
     total = len(cases) * len(strategies)
     for number, case in enumerate(cases):
         for offset, name in enumerate(strategies):  # strategies inner: one query embedding serves all
-            hits = searcher.search(case.query, SearchOptions(top_k=top_k, weights=dict(STRATEGIES[name])))
+            hits = searcher.search(case.query, strategy_options(name, top_k=top_k))
             per_strategy[name].append(query_metrics(case.id, hits, case.gold_files, case.gold_symbols))
             if progress is not None:
                 progress(RunEvent("search", number * len(strategies) + offset + 1, total, name))
