@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from indexer import STRATEGIES
 from mossen.evaluation.cases import Case, GoldSymbol, read_cases, write_cases
 from mossen.evaluation.metrics import query_metrics, summarize
 from mossen.evaluation.report import suite_markdown
@@ -149,12 +150,12 @@ def test_generate_writes_a_suite_the_runner_reads(mossen: Mossen, repo: Path, tm
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--strategy", "lexical,bm42"], "unknown strategy 'bm42'; choose from lexical, dense, hybrid"),
+    (["--strategy", "lexical,bm42"], f"unknown strategy 'bm42'; choose from {', '.join(STRATEGIES)}"),
     (["--suite", "missing.jsonl"], "cannot read suite missing.jsonl"),
 ])
 def test_errors_are_one_line_and_exit_1(mossen: Mossen, repo: Path, suite: Path, args: list[str], message: str) -> None:
     extra = ["--suite", str(suite)] if args[0] == "--strategy" else []
-    done = mossen.run("eval", str(repo), *extra, *args, cwd=repo)
+    done = mossen.run("eval", str(repo), *extra, *args, cwd=repo, COLUMNS="300")  # rich wraps at 80 otherwise
     assert done.returncode == 1
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert done.stdout == ""

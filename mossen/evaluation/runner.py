@@ -97,10 +97,11 @@ def _index(corpus_root: Path, settings: IndexSettings, progress: RunProgress | N
 def _search_all(searcher: Searcher, cases: Sequence[Case], strategies: Sequence[str], top_k: int,
                 progress: RunProgress | None) -> dict[str, list[QueryMetrics]]:
     per_strategy: dict[str, list[QueryMetrics]] = {s: [] for s in strategies}
+    options = {s: strategy_options(s, top_k=top_k) for s in strategies}
     total = len(cases) * len(strategies)
     for number, case in enumerate(cases):
         for offset, name in enumerate(strategies):  # strategies inner: one query embedding serves all
-            hits = searcher.search(case.query, strategy_options(name, top_k=top_k))
+            hits = searcher.search(case.query, options[name])
             per_strategy[name].append(query_metrics(case.id, hits, case.gold_files, case.gold_symbols))
             if progress is not None:
                 progress(RunEvent("search", number * len(strategies) + offset + 1, total, name))
