@@ -30,6 +30,7 @@ sys.path.insert(1, str(REPO_ROOT))
 from make_suites import fetch, load_corpora  # noqa: E402 (after the path set-up above)
 
 from indexer import STRATEGIES, IndexSettings  # noqa: E402
+from indexer.search import DEFAULT_STRATEGY  # noqa: E402
 from mossen.evaluation.cases import Case, read_cases  # noqa: E402
 from mossen.evaluation.docstrings import strip_docstrings  # noqa: E402
 from mossen.evaluation.report import suite_json, suite_markdown  # noqa: E402
@@ -107,14 +108,14 @@ def _git_head() -> str:
 
 
 def _summary(results: list[SuiteResult]) -> list[str]:
-    lines = ["| suite | N | hybrid file MRR | best of lexical/dense | paired difference (95% CI) |",
+    lines = [f"| suite | N | {DEFAULT_STRATEGY} file MRR | best of lexical/dense | paired difference (95% CI) |",
              "|---|---|---|---|---|"]
     for r in results:
         head = next((c for c in r.comparisons if c.b == r.best_baseline), None)
-        if head is None or "hybrid" not in r.strategies or r.best_baseline is None:
+        if head is None or r.best_baseline is None:
             continue
         verdict = "**significant**" if head.significant else "not significant"
-        lines.append(f"| {r.name} | {r.cases} | {r.strategies['hybrid'].file['mrr'].mean:.3f} | "
+        lines.append(f"| {r.name} | {r.cases} | {r.strategies[DEFAULT_STRATEGY].file['mrr'].mean:.3f} | "
                      f"{r.best_baseline} {r.strategies[r.best_baseline].file['mrr'].mean:.3f} | "
                      f"{head.diff:+.3f} [{head.low:+.3f}, {head.high:+.3f}] {verdict} |")
     return lines
@@ -130,7 +131,7 @@ def results_markdown(results: list[SuiteResult], entries: list[Entry], seconds: 
         f"Commit {_git_head()}, {stamp}, Python {platform.python_version()}, {seconds / 60:.1f} min. "
         "Top 100 chunks per query; files ranked by first appearance; 95% percentile-bootstrap CIs "
         "(2000 resamples, seed 0); paired comparisons bootstrap the per-query differences.", "",
-        "## Summary: the default (hybrid) against the better single retriever, file-level MRR", "",
+        f"## Summary: the default ({DEFAULT_STRATEGY}) against the better single retriever, file-level MRR", "",
         *_summary(results), "",
     ]
     for result, entry in zip(results, entries):
@@ -147,11 +148,12 @@ def write_baseline(result: SuiteResult, entry: Entry, tolerance: float) -> None:
         "about": "file-level Recall@5 of the shipped strategy on the regression suite; "
                  "written by eval/run_all.py --update-baseline, checked by tests/test_eval_regression.py",
         "suite_files": from_root, "corpus": entry.corpus.removeprefix("path:"), "strip_docstrings": entry.strip,
-        "strategy": "hybrid", "metric": "r@5", "value": figures["hybrid"]["r@5"], "tolerance": tolerance,
+        "strategy": DEFAULT_STRATEGY, "metric": "r@5", "value": figures[DEFAULT_STRATEGY]["r@5"],
+        "tolerance": tolerance,
         "cases": result.cases, "file_level": figures, "commit": _git_head(),
     }
     BASELINE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {BASELINE.relative_to(REPO_ROOT)}: hybrid file R@5 = {data['value']}", file=sys.stderr)
+    print(f"wrote {BASELINE.relative_to(REPO_ROOT)}: {DEFAULT_STRATEGY} file R@5 = {data['value']}", file=sys.stderr)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -177,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         chosen.append(regression)
     settings = IndexSettings(index_root=eval_cache_root() / "indexes")
     strategies = args.strategy.split(",")
+    if args.update_baseline and DEFAULT_STRATEGY not in strategies:
+        raise SystemExit(f"--update-baseline needs the default strategy {DEFAULT_STRATEGY!r} in --strategy")
     results = []
     for number, entry in enumerate(chosen, 1):
         print(f"[{number}/{len(chosen)}] {entry.name}", file=sys.stderr)

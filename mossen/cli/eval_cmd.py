@@ -78,7 +78,8 @@ def eval_command(
     strategy: str = typer.Option(DEFAULT_STRATEGIES, "--strategy", help="Comma-separated strategies to compare."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object and nothing else on stdout."),
     top_k: int = typer.Option(100, "--top-k", min=1, max=1000, help="Chunks retrieved per query."),
-    index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="Folder holding all indexes ($MOSSEN_INDEX_DIR)."),
+    index_dir: Optional[Path] = typer.Option(None, "--index-dir",
+                                             help="Folder holding all indexes ($MOSSEN_INDEX_DIR)."),
 ) -> None:
     """Measure retrieval on suites of queries with known answers: Recall@k, MRR, nDCG@10 with 95% CIs.
 
