@@ -51,6 +51,8 @@ _BINARY_SUFFIXES = (
     "bin", "pt", "pth", "ckpt", "onnx", "safetensors", "gguf", "ggml", "tflite", "pb",
 )
 _EDITOR_DEBRIS = (".DS_Store", "*.swp", "*.swo")
+# Row data, not code: often large, and its values drown lexical matches.
+_DATA_FILES = ("*.csv", "*.tsv", "*.jsonl", "*.ndjson")
 
 DEFAULT_EXCLUDES: tuple[str, ...] = (
     _LOCK_FILES
@@ -58,6 +60,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     + _MINIFIED
     + tuple(f"*.{suffix}" for suffix in _BINARY_SUFFIXES)
     + _EDITOR_DEBRIS
+    + _DATA_FILES
 )
 """Gitignore patterns mossen applies before `settings.exclude` and `.mossenignore`."""
 

@@ -268,6 +268,7 @@ DEFAULT_FAMILIES = {
                  "mod.pyc", "lib.so", "x.dll", "app.exe", "main.o", "libx.a", "A.class", "app.jar",
                  "m.wasm", "paper.pdf", "data.sqlite", "app.db", "weights.bin", "model.pt",
                  "model.onnx", "model.safetensors", "model.gguf", "arr.npy"],
+    "data files": ["data/rows.csv", "t.tsv", "eval/cases.jsonl", "log.ndjson"],
 }
 
 
