@@ -3,8 +3,10 @@
     command-line flag > MOSSEN_* environment > the repo's .mossen.toml
     > the user's config file > defaults
 
-Every key lives in a section; its environment variable is
-MOSSEN_<SECTION>_<KEY> (e.g. `index.dir` <- MOSSEN_INDEX_DIR). The user's file is
+A key is top-level (`model`, `privacy`) or lives in a section (`index.dir`); its
+environment variable is MOSSEN_<SECTION>_<KEY> (`index.dir` <- MOSSEN_INDEX_DIR,
+`model` <- MOSSEN_MODEL). Per-model options live in `[models."PROVIDER:MODEL"]`
+tables, merged key by key across the files. The user's file is
 $XDG_CONFIG_HOME/mossen/config.toml (or MOSSEN_CONFIG). `.mossen.toml.example`
 documents every key; a test keeps it in step with KEYS below.
 """
@@ -19,6 +21,7 @@ from typing import Any, Callable, Mapping
 
 from indexer import IndexSettings, default_index_root
 from mossen.errors import ConfigError
+from mossen.providers.base import ModelOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,25 @@ def _path(value: Any) -> Path:
     return Path(str(value)).expanduser()
 
 
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value.strip() or None
+
+
+def _privacy(value: Any) -> str:
+    if value not in ("any", "local"):
+        raise ValueError('expected "any" or "local"')
+    return str(value)
+
+
+def _positive(value: Any) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError("expected a positive number")
+    return number
+
+
 KEYS: dict[str, Key] = {
     "index.dir": Key(_path, None, "folder holding every repository's index (default $XDG_DATA_HOME/mossen/indexes)"),
     "index.max_file_size": Key(_size, 1024**2, "files larger than this are skipped (bytes or \"1MiB\")"),
@@ -67,6 +89,21 @@ KEYS: dict[str, Key] = {
     "index.batch_size": Key(_int, 32, "texts per embedding batch"),
     "index.lock_timeout": Key(float, 10.0, "seconds a second indexer waits for the lock before giving up"),
     "search.top_k": Key(_int, 10, "results shown by `mossen search`"),
+    "model": Key(_text, None, "the chat model, PROVIDER:MODEL (ollama:…, openai:…, anthropic:…)"),
+    "privacy": Key(_privacy, "any", '"local" refuses any model or store that is not on this machine'),
+    "ask.budget": Key(_int, 4000, "most tokens of code sent with one question"),
+    "ask.top_k": Key(_int, 60, "chunks retrieved to fill the code budget"),
+    "ollama.host": Key(_text, None, "Ollama's address (default $OLLAMA_HOST, else 127.0.0.1:11434)"),
+    "openai.base_url": Key(_text, None, "OpenAI-compatible server (default $OPENAI_BASE_URL, else OpenAI)"),
+    "anthropic.base_url": Key(_text, None, "Anthropic API (default $ANTHROPIC_BASE_URL, else Anthropic)"),
+}
+
+# Options of one [models."PROVIDER:MODEL"] table.
+MODEL_KEYS: dict[str, Key] = {
+    "temperature": Key(float, None, "sampling temperature"),
+    "context_length": Key(_int, None, "the window mossen budgets for (Ollama: num_ctx)"),
+    "max_output": Key(_int, None, "tokens reserved for the answer"),
+    "timeout": Key(_positive, 120.0, "seconds to wait for the server"),
 }
 
 
@@ -86,13 +123,29 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     flat: dict[str, Any] = {}
     for section, values in data.items():
-        if not isinstance(values, dict):
-            raise ConfigError(f"{path}: `{section}` must be a [section] table")
-        for key, value in values.items():
-            name = f"{section}.{key}"
+        if section == "models":
+            flat.update(_model_tables(values, path))
+            continue
+        items = values.items() if isinstance(values, dict) else [(None, values)]
+        for key, value in items:
+            name = section if key is None else f"{section}.{key}"
             if name not in KEYS:
                 raise ConfigError(f"{path}: unknown key `{name}` (see .mossen.toml.example)")
             flat[name] = (value, str(path))
+    return flat
+
+
+def _model_tables(tables: Any, path: Path) -> dict[str, Any]:
+    """[models."PROVIDER:MODEL"] tables as flat `models/NAME/OPTION` entries."""
+    if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
+        raise ConfigError(f'{path}: models must be tables like [models."ollama:qwen2.5-coder:7b"]')
+    flat: dict[str, Any] = {}
+    for model, options in tables.items():
+        for key, value in options.items():
+            if key not in MODEL_KEYS:
+                raise ConfigError(f"{path}: unknown option `{key}` for model {model!r} "
+                                  f"(one of {', '.join(MODEL_KEYS)})")
+            flat[f"models/{model}/{key}"] = (value, str(path))
     return flat
 
 
@@ -106,6 +159,12 @@ class Config:
     def get(self, name: str) -> Any:
         """The value of a key (defaults included)."""
         return self.values[name]
+
+    def model_options(self, model: str) -> ModelOptions:
+        """The options of [models."MODEL"], defaults for what it leaves out."""
+        prefix = f"models/{model}/"
+        given = {k.removeprefix(prefix): v for k, v in self.values.items() if k.startswith(prefix)}
+        return ModelOptions(**{k: given.get(k, key.default) for k, key in MODEL_KEYS.items()})
 
     def index_settings(self) -> IndexSettings:
         """The indexer's settings from this configuration."""
@@ -133,8 +192,9 @@ def load_config(repo: Path | None, flags: Mapping[str, Any] | None = None,
     sources: dict[str, str] = {}
     for layer in layers:
         for name, (raw, source) in layer.items():
+            key = MODEL_KEYS[name.rsplit("/", 1)[1]] if name.startswith("models/") else KEYS[name]
             try:
-                values[name] = KEYS[name].parse(raw) if raw is not None else None
+                values[name] = key.parse(raw) if raw is not None else None
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"{name} = {raw!r} from {source}: {exc}") from exc
             sources[name] = source

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mossen.config import KEYS, load_config
+from mossen.config import KEYS, MODEL_KEYS, load_config
 from mossen.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,8 +50,33 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str) -> None:
 def test_example_file_documents_every_key_and_parses() -> None:
     example = ROOT / ".mossen.toml.example"
     data = tomllib.loads(example.read_text())
-    documented = {f"{s}.{k}" for s, values in data.items() for k in values}
+    models = data.pop("models")
+    documented = {name for s, v in data.items() for name in ([f"{s}.{k}" for k in v] if isinstance(v, dict) else [s])}
     assert documented == set(KEYS)
     for name in KEYS:
-        section, key = name.split(".")
-        KEYS[name].parse(data[section][key])  # every example value is valid
+        section, _, key = name.partition(".")
+        KEYS[name].parse(data[section][key] if key else data[section])  # every example value is valid
+    assert {k for options in models.values() for k in options} == set(MODEL_KEYS)
+    config = load_config(ROOT, {}, {"MOSSEN_CONFIG": str(example)})
+    assert config.model_options("ollama:qwen2.5-coder:7b").context_length == 32768
+
+
+def test_model_tables_merge_option_by_option_and_top_level_keys_take_env(tmp_path: Path) -> None:
+    user = _write(tmp_path / "user.toml", 'model = "openai:a"\n[models."openai:a"]\ntemperature = 0.5\ntimeout = 9\n')
+    repo = tmp_path / "repo"
+    _write(repo / ".mossen.toml", 'privacy = "local"\n[models."openai:a"]\ntimeout = 30\n')
+    config = load_config(repo, {}, {"MOSSEN_CONFIG": str(user), "MOSSEN_MODEL": "ollama:b"})
+    assert config.get("model") == "ollama:b" and config.sources["model"] == "$MOSSEN_MODEL"
+    assert config.get("privacy") == "local"
+    options = config.model_options("openai:a")
+    assert (options.temperature, options.timeout, options.max_output) == (0.5, 30.0, None)
+    assert config.model_options("other:x").timeout == 120.0
+
+
+@pytest.mark.parametrize("text", ['privacy = "public"\n', '[models."x:y"]\ncolour = 1\n', 'models = 3\n',
+                                  '[models."x:y"]\ntimeout = -1\n'])
+def test_bad_model_and_privacy_settings_are_clear_errors(tmp_path: Path, text: str) -> None:
+    repo = tmp_path / "repo"
+    _write(repo / ".mossen.toml", text)
+    with pytest.raises(ConfigError, match=r"privacy|colour|models|timeout"):
+        load_config(repo, {}, {"MOSSEN_CONFIG": str(tmp_path / "none.toml")})

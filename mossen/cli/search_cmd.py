@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -12,12 +11,11 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 
-from indexer import IndexLockedError, IndexSettings, SearchHit, SearchOptions, index_exists, index_repo, search
+from indexer import SearchHit, SearchOptions, search
 from indexer.identifiers import query_terms
-from mossen.cli.common import config_for, find_repo, reported_errors, stderr_console
+from mossen.cli.common import config_for, find_repo, refresh_index, reported_errors, stderr_console
 
 SNIPPET_LINES = 12
-REFRESH_LOCK_WAIT = 0.5  # seconds: a busy index is searched as it is rather than waited for
 
 
 def search_command(
@@ -39,26 +37,14 @@ def search_command(
         repo = find_repo(path)
         config = config_for(repo, index_dir)
         settings = config.index_settings()
-        if not no_refresh and index_exists(repo, settings):
-            _refresh(repo, replace(settings, lock_timeout=REFRESH_LOCK_WAIT), err)
+        if not no_refresh:
+            refresh_index(repo, settings, err)
         options = SearchOptions(top_k=top_k or config.get("search.top_k"), language=lang, glob=glob)
         hits = search(repo, query, settings, options)
     if as_json:
         typer.echo(json.dumps([h.to_json() for h in hits]))
     else:
         render_hits(Console(), hits, query)
-
-
-def _refresh(repo: Path, settings: IndexSettings, err: Console) -> None:
-    """Bring the index up to date, or say why the search runs on the index as it is."""
-    try:
-        report = index_repo(repo, settings)
-    except IndexLockedError as exc:
-        err.print(f"[yellow]note:[/] not refreshed, {exc.holder} is indexing; results may be stale")
-        return
-    if report.files_changed or report.files_deleted:
-        err.print(f"[dim]refreshed {report.files_changed} changed and {report.files_deleted} removed "
-                  f"files in {report.seconds:.2f} s[/]")
 
 
 def render_hits(console: Console, hits: list[SearchHit], query: str) -> None:
