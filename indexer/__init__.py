@@ -10,6 +10,7 @@ Usable as a library, with no UI: progress is reported through a callback.
 from indexer.errors import (
     EmbedderError, IndexerError, IndexLockedError, IndexMissingError, ModelMismatchError, RepoPathError,
 )
+from indexer.discover import Candidate, Discovery, discover_files
 from indexer.pipeline import index_repo
 from indexer.records import (
     Chunk, IndexReport, IndexStatus, ProgressCallback, ProgressEvent, SearchHit, SkippedFile,
@@ -19,7 +20,7 @@ from indexer.settings import IndexSettings, default_index_root
 from indexer.status import index_exists, index_status
 
 __all__ = [
-    "Chunk", "EmbedderError", "IndexLockedError", "IndexMissingError", "IndexReport", "IndexSettings",
+    "Candidate", "Chunk", "Discovery", "discover_files", "EmbedderError", "IndexLockedError", "IndexMissingError", "IndexReport", "IndexSettings",
     "IndexStatus", "IndexerError", "ModelMismatchError", "ProgressCallback", "ProgressEvent",
     "RepoPathError", "STRATEGIES", "SearchHit", "SearchOptions", "Searcher", "SkippedFile", "default_index_root", "index_exists", "index_repo", "strategy_options",
     "index_status", "search",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from indexer import IndexSettings, SearchHit, SearchOptions, search
-from mossen.budget import Budget, ContextPack, TokenCounter, fill_budget
+from mossen.budget import Budget, ContextPack, TokenCounter, fill_budget, messages_overhead
 from mossen.errors import ProviderError, StreamCut
 from mossen.prompts import load_prompt
 from mossen.providers.base import (
@@ -61,9 +61,14 @@ def retrieve(repo: Path, question: str, settings: IndexSettings, top_k: int) -> 
     return search(repo, question, settings, SearchOptions(top_k=top_k))
 
 
-def context_message(pack: ContextPack) -> str:
-    """The user message carrying the retrieved code, marked as data."""
-    return load_prompt("context.md") + pack.render()
+def context_message(code: str) -> str:
+    """The user message carrying retrieved code (rendered pieces), marked as data."""
+    return load_prompt("context.md") + code
+
+
+def is_context_message(text: str) -> bool:
+    """Whether a user message is retrieved code rather than something the user said."""
+    return text.startswith(load_prompt("context.md"))
 
 
 def system_prompt(memory: str = "") -> str:
@@ -79,7 +84,8 @@ def plan_ask(question: str, hits: list[SearchHit], counter: TokenCounter, cap: i
     Without `limits` (no model consulted, as for --show-context) the code budget is `cap`.
     """
     system = system_prompt(memory)
-    wrapper = counter.count(load_prompt("context.md")) + counter.count(question)
+    # the context header, the question, and the template of system + context + question messages
+    wrapper = counter.count(load_prompt("context.md")) + counter.count(question) + messages_overhead(3)
     if limits is None:
         budget = Budget(0, 0, counter.count(system), 0, wrapper, cap)
         max_output = 0
@@ -87,7 +93,7 @@ def plan_ask(question: str, hits: list[SearchHit], counter: TokenCounter, cap: i
         budget = Budget.split(limits.context_window, limits.max_output, counter.count(system), 0, wrapper, cap)
         max_output = limits.max_output
     pack = fill_budget(hits, budget.code, counter)
-    messages = (Message("user", context_message(pack)), Message("user", question))
+    messages = (Message("user", context_message(pack.render())), Message("user", question))
     return AskPlan(question, budget, pack, ChatRequest(system, messages, max_output=max_output, stable_prefix=1))
 
 

@@ -5,8 +5,11 @@
 Chunks go in best-ranked first; a chunk adjacent to or overlapping one already
 in from the same file is merged into it; a chunk is never cut (a syntax unit
 goes in whole or not at all); the result is ordered by file and line and each
-piece is labelled `path:start-end`. Every piece is counted as rendered, so the
-sum of the pieces' tokens is what the code takes, and it never exceeds the budget.
+piece is labelled `path:start-end`. Every piece is counted as rendered plus
+`PIECE_MARGIN` (a tokenizer may merge across the seam between two pieces
+differently than it does at a piece's end), so the sum of the pieces' tokens is
+at least what the code takes, and it never exceeds the budget. Each message also
+costs `MESSAGE_OVERHEAD` tokens of chat template (role markers and separators).
 """
 
 from __future__ import annotations
@@ -16,6 +19,15 @@ from typing import Protocol, Sequence
 
 from indexer import SearchHit
 from mossen.tokens import estimate_tokens
+
+
+PIECE_MARGIN = 2
+MESSAGE_OVERHEAD = 8
+
+
+def messages_overhead(count: int) -> int:
+    """Chat-template tokens of `count` messages (role markers, separators), a generous bound."""
+    return MESSAGE_OVERHEAD * (count + 1)
 
 
 class TokenCounter(Protocol):
@@ -62,7 +74,7 @@ class ContextPiece:
     end_line: int
     language: str
     text: str
-    tokens: int  # of the rendered piece, label and fence included
+    tokens: int  # of the rendered piece, label and fence included, plus PIECE_MARGIN
     rank: int  # best retrieval rank among its chunks (0 = best)
     symbols: tuple[str, ...] = ()
     scores: dict[str, float] = field(default_factory=dict)
@@ -132,8 +144,10 @@ class _Span:
         return "\n".join(self.lines[n] for n in range(self.start, self.end + 1))
 
     def touches(self, other: "_Span") -> bool:
+        """Same file, overlapping or adjacent, and agreeing on the lines both hold."""
         return (self.mergeable and other.mergeable and self.path == other.path
-                and self.start <= other.end + 1 and other.start <= self.end + 1)
+                and self.start <= other.end + 1 and other.start <= self.end + 1
+                and all(self.lines[n] == other.lines[n] for n in self.lines.keys() & other.lines.keys()))
 
 
 def _span(hit: SearchHit, rank: int) -> _Span:
@@ -154,7 +168,7 @@ def _merge(spans: list[_Span]) -> _Span:
 
 
 def _cost(span: _Span, counter: TokenCounter) -> int:
-    return counter.count(render_piece(span.path, span.start, span.end, span.language, span.text()))
+    return counter.count(render_piece(span.path, span.start, span.end, span.language, span.text())) + PIECE_MARGIN
 
 
 def fill_budget(hits: Sequence[SearchHit], budget: int, counter: TokenCounter) -> ContextPack:

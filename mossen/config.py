@@ -75,6 +75,20 @@ def _privacy(value: Any) -> str:
     return str(value)
 
 
+def _mode(value: Any) -> str:
+    if value == "auto":
+        raise ValueError("auto mode is only taken from the command line: --mode auto")
+    if value not in ("ask", "accept-edits", "read-only"):
+        raise ValueError('expected "ask", "accept-edits" or "read-only"')
+    return str(value)
+
+
+def _tool_style(value: Any) -> str:
+    if value not in ("native", "text"):
+        raise ValueError('expected "native" or "text"')
+    return str(value)
+
+
 def _positive(value: Any) -> float:
     number = float(value)
     if number <= 0:
@@ -96,6 +110,16 @@ KEYS: dict[str, Key] = {
     "ollama.host": Key(_text, None, "Ollama's address (default $OLLAMA_HOST, else 127.0.0.1:11434)"),
     "openai.base_url": Key(_text, None, "OpenAI-compatible server (default $OPENAI_BASE_URL, else OpenAI)"),
     "anthropic.base_url": Key(_text, None, "Anthropic API (default $ANTHROPIC_BASE_URL, else Anthropic)"),
+    "chat.mode": Key(_mode, "ask", "ask | accept-edits | read-only (auto only with the --mode auto flag)"),
+    "chat.max_steps": Key(_int, 25, "model calls in one turn before it stops"),
+    "chat.max_seconds": Key(_positive, 900.0, "seconds one turn may take"),
+    "chat.max_cost": Key(_positive, 1.0, "USD one turn may spend on a paid model"),
+    "chat.command_timeout": Key(_int, 120, "seconds run_command waits by default"),
+    "chat.memory_budget": Key(_int, 2000, "most tokens of MOSSEN.md / AGENTS.md in the system prompt"),
+    "chat.sessions_dir": Key(_path, None, "where sessions are saved (default $XDG_DATA_HOME/mossen/sessions)"),
+    "permissions.allow": Key(_strings, (), "rules that run without asking, e.g. run_command(pytest *)"),
+    "permissions.ask": Key(_strings, (), "rules that always ask"),
+    "permissions.deny": Key(_strings, (), "rules that are always refused"),
 }
 
 # Options of one [models."PROVIDER:MODEL"] table.
@@ -104,10 +128,14 @@ MODEL_KEYS: dict[str, Key] = {
     "context_length": Key(_int, None, "the window mossen budgets for (Ollama: num_ctx)"),
     "max_output": Key(_int, None, "tokens reserved for the answer"),
     "timeout": Key(_positive, 120.0, "seconds to wait for the server"),
+    "tools": Key(_tool_style, "native", "native tool calls, or \"text\" for models without them"),
+    "price_input": Key(float, None, "USD per million input tokens (for the cost limit)"),
+    "price_output": Key(float, None, "USD per million output tokens"),
 }
 
 
-def _user_config_path(env: Mapping[str, str]) -> Path:
+def user_config_path(env: Mapping[str, str]) -> Path:
+    """The user's config file: $MOSSEN_CONFIG, else $XDG_CONFIG_HOME/mossen/config.toml."""
     if env.get("MOSSEN_CONFIG"):
         return Path(env["MOSSEN_CONFIG"]).expanduser()
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -183,7 +211,7 @@ def load_config(repo: Path | None, flags: Mapping[str, Any] | None = None,
     env = os.environ if env is None else env
     layers: list[dict[str, tuple[Any, str]]] = [
         {name: (key.default, "default") for name, key in KEYS.items()},
-        _read_toml(_user_config_path(env)),
+        _read_toml(user_config_path(env)),
         _read_toml(repo / ".mossen.toml") if repo else {},
         {n: (env[v], f"${v}") for n in KEYS if (v := "MOSSEN_" + n.replace(".", "_").upper()) in env},
         {n: (v, "command line") for n, v in (flags or {}).items() if v is not None},

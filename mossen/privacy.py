@@ -40,7 +40,8 @@ EXTRA_RULES = (
 )
 PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z)",
                        re.DOTALL)
-_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-+/=.]")
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-+/.]")
+_TOKEN_END_CHARS = re.compile(r"[A-Za-z0-9_\-+/.=]")  # base64 padding only trails
 SHORT_CAPTURE = 16  # a finding shorter than this is a prefix (e.g. "ghp"): redact the whole token around it
 
 
@@ -114,7 +115,7 @@ def _locate(line: str, value: str) -> list[tuple[int, int]]:
         if len(value) < SHORT_CAPTURE:
             while start > 0 and _TOKEN_CHARS.match(line[start - 1]):
                 start -= 1
-            while end < len(line) and _TOKEN_CHARS.match(line[end]):
+            while end < len(line) and _TOKEN_END_CHARS.match(line[end]):
                 end += 1
         found.append((start, end))
         start = line.find(value, end)

@@ -33,7 +33,7 @@ def ask_command(
     budget: Optional[int] = typer.Option(None, "--budget", min=0, help="Most tokens of code to send (config ask.budget, default 4000)."),
     top_k: Optional[int] = typer.Option(None, "--top-k", min=1, max=1000, help="Chunks retrieved to fill the budget (config ask.top_k)."),
     show_context: bool = typer.Option(False, "--show-context", help="Show the code that would be sent, with scores and token costs; call no model."),
-    show_request: bool = typer.Option(False, "--show-request", help="Print the exact request payload that would be sent; send nothing."),
+    show_request: bool = typer.Option(False, "--show-request", help="Print the exact request payload the model would get; no chat request is made."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout and nothing else."),
     no_refresh: bool = typer.Option(False, "--no-refresh", help="Do not re-index changed files first."),
     index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="Folder holding all indexes ($MOSSEN_INDEX_DIR)."),
@@ -100,8 +100,9 @@ def _report(err: Console, provider: Provider, plan: AskPlan, answer: Answer, as_
     else:
         sources(Console(), plan.pack)
         u = answer.usage
-        err.print(f"[dim]{provider.name}: {u.input_tokens} tokens in ({u.cached_input_tokens} cached), "
-                  f"{u.output_tokens} out; code {plan.pack.total_tokens}/{plan.budget.code}[/]")
+        usage = (f"{u.input_tokens} tokens in ({u.cached_input_tokens} cached), {u.output_tokens} out"
+                 if u.input_tokens or u.output_tokens else "the server reported no token usage")
+        err.print(f"[dim]{provider.name}: {usage}; code {plan.pack.total_tokens}/{plan.budget.code} tokens[/]")
     if answer.partial:
         err.print(f"[bold red]partial answer:[/] {escape(str(answer.error))}", soft_wrap=True)
         raise typer.Exit(EXIT_MODEL)

@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 import anthropic
-import httpx
 
 from mossen.errors import AuthError, RateLimited, ServerError, StreamCut
 from mossen.providers.base import (
     ChatRequest, Finished, Message, ModelLimits, ModelOptions, StreamEvent, TextDelta, Usage,
 )
-from mossen.providers.http_errors import Hints, transport_error
+from mossen.providers.http_errors import HTTP_ERRORS, Hints, transport_error
 from mossen.providers.locality import is_local_endpoint
 from mossen.providers.openai_compat import tool_call_event
 
@@ -37,8 +36,10 @@ class Anthropic:
         self._where = f"Anthropic at {self.endpoint}"
         key = env.get("ANTHROPIC_API_KEY")
         self._missing_key = not key and not is_local_endpoint(self.endpoint)
+        # A proxy from the environment (HTTP_PROXY) would carry a local model's unredacted prompt off the machine.
+        direct = anthropic.DefaultHttpxClient(trust_env=False) if is_local_endpoint(self.endpoint) else None
         self._client = anthropic.Anthropic(api_key=key or "not-needed", base_url=self.endpoint, max_retries=0,
-                                           timeout=options.timeout)
+                                           timeout=options.timeout, http_client=direct)
         self._hints = Hints(
             unreachable="check the network, or ANTHROPIC_BASE_URL (or [anthropic] base_url)",
             auth="set ANTHROPIC_API_KEY to a valid key (console.anthropic.com)",
@@ -58,13 +59,16 @@ class Anthropic:
         """Stream a message, tool_use blocks emitted once their input JSON is complete."""
         if self._missing_key:
             raise AuthError(f"no API key for {self._where}", self._hints.auth)
+        body = self.payload(request)
+        # anthropic>=1 dropped sampling keywords from create(); extra_body puts them in the same place on the wire
+        sampling = {key: body.pop(key) for key in ("temperature",) if key in body}
         try:
-            yield from self._events(self._client.messages.create(**self.payload(request)))
+            yield from self._events(self._client.messages.create(**body, extra_body=sampling or None))
         except anthropic.APIStatusError as exc:
             if exc.status_code < 400:  # an `error` event inside a 200 stream
                 raise _stream_error(exc.body, self._where) from exc
             raise transport_error(exc, self._where, self.model, self._hints, self.options.timeout) from exc
-        except (anthropic.AnthropicError, httpx.HTTPError) as exc:
+        except (anthropic.AnthropicError, *HTTP_ERRORS) as exc:
             raise transport_error(exc, self._where, self.model, self._hints, self.options.timeout) from exc
 
     def payload(self, request: ChatRequest) -> dict[str, Any]:

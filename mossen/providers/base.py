@@ -8,7 +8,7 @@ are worth another try.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator, Literal, Protocol
 
 Role = Literal["user", "assistant", "tool"]
@@ -119,7 +119,9 @@ class ModelOptions:
     context_length: int | None = None
     max_output: int | None = None
     timeout: float = 120.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    tools: str = "native"  # or "text": the model gets the text tool protocol
+    price_input: float | None = None  # USD per million tokens
+    price_output: float | None = None
 
 
 class Provider(Protocol):

@@ -9,10 +9,21 @@ from typing import Mapping
 
 import httpx
 
+try:  # the openai and anthropic SDKs moved to httpx2, a fork of httpx with its own exception classes
+    import httpx2
+except ImportError:  # an SDK release still built on httpx
+    httpx2 = httpx  # type: ignore[no-redef]
+
 from mossen.errors import (
     AuthError, BadRequest, ProviderError, ProviderTimeout, ProviderUnreachable, RateLimited, ServerError,
     StreamCut, UnknownModel,
 )
+
+
+HTTP_ERRORS = (httpx.HTTPError, httpx2.HTTPError)  # what the clients raise bare while a stream is read
+_TIMEOUTS = (httpx.TimeoutException, httpx2.TimeoutException)
+_NO_CONNECTION = (httpx.ConnectError, httpx.UnsupportedProtocol, httpx2.ConnectError, httpx2.UnsupportedProtocol)
+_BROKEN_STREAM = (httpx.RemoteProtocolError, httpx.ReadError, httpx2.RemoteProtocolError, httpx2.ReadError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,17 +90,18 @@ def transport_error(exc: BaseException, where: str, model: str, hints: Hints, ti
     The SDKs raise APIStatusError (with `status_code` and `response`) for HTTP
     errors and APIConnectionError / APITimeoutError wrapping httpx's error
     otherwise; while a stream is read, httpx's own errors come through bare.
+    (The SDKs use httpx2, Ollama's client httpx: both are recognised.)
     """
     status = getattr(exc, "status_code", None)
     if isinstance(status, int):
         response = getattr(exc, "response", None)
         headers = dict(response.headers) if response is not None else {}
         return status_error(status, str(getattr(exc, "message", exc)), headers, where, model, hints)
-    cause = exc.__cause__ if isinstance(exc.__cause__, httpx.HTTPError) else exc
-    if isinstance(cause, httpx.TimeoutException) or "Timeout" in type(exc).__name__:
+    cause = exc.__cause__ if isinstance(exc.__cause__, HTTP_ERRORS) else exc
+    if isinstance(cause, _TIMEOUTS) or "Timeout" in type(exc).__name__:
         return timed_out(where, timeout)
-    if isinstance(cause, (httpx.ConnectError, httpx.UnsupportedProtocol)):
+    if isinstance(cause, _NO_CONNECTION):
         return unreachable(where, str(cause) or type(cause).__name__, hints)
-    if isinstance(cause, (httpx.RemoteProtocolError, httpx.ReadError)):
+    if isinstance(cause, _BROKEN_STREAM):
         return StreamCut(f"{where} closed the connection before the answer was complete ({cause})", "try again")
     return ProviderUnreachable(f"{where} failed: {type(exc).__name__}: {exc}", hints.unreachable)

@@ -15,6 +15,7 @@ from mossen.providers.base import (
     ChatRequest, Finished, Message, ModelLimits, ModelOptions, StreamEvent, TextDelta, Usage,
 )
 from mossen.providers.http_errors import Hints, status_error, transport_error, unreachable
+from mossen.providers.locality import is_local_endpoint
 from mossen.providers.openai_compat import tool_call_event
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -48,7 +49,9 @@ class Ollama:
         self.name = f"ollama:{model}"
         self.endpoint = normalise_host(host or env.get("OLLAMA_HOST"))
         self._where = f"Ollama at {self.endpoint}"
-        self._client = ollama.Client(host=self.endpoint, timeout=options.timeout)
+        # A proxy from the environment (HTTP_PROXY) would carry a local model's prompt off the machine.
+        self._client = ollama.Client(host=self.endpoint, timeout=options.timeout,
+                                     trust_env=not is_local_endpoint(self.endpoint))
         self._limits: ModelLimits | None = None
         self._hints = Hints(
             unreachable="start Ollama (`ollama serve`) or set OLLAMA_HOST (or [ollama] host) to where it runs",
@@ -77,16 +80,18 @@ class Ollama:
         with self._errors():
             parts = self._client.chat(**self.payload(request))
             done = False
+            calls = 0  # numbered across parts: a streaming Ollama sends each tool call in its own part
             for part in parts:
                 if part.message.content:
                     yield TextDelta(part.message.content)
-                for number, call in enumerate(part.message.tool_calls or []):
-                    yield tool_call_event({"id": f"call_{number}", "name": call.function.name,
-                                           "arguments": _json(call.function.arguments)}, f"call_{number}")
+                for call in part.message.tool_calls or []:
+                    yield tool_call_event({"id": f"call_{calls}", "name": call.function.name,
+                                           "arguments": _json(call.function.arguments)}, f"call_{calls}")
+                    calls += 1
                 if part.done:
                     done = True
                     yield Usage(part.prompt_eval_count or 0, part.eval_count or 0)
-                    yield Finished(part.done_reason or "stop")
+                    yield Finished("tool_calls" if calls else part.done_reason or "stop")
             if not done:
                 raise StreamCut(f"{self._where} ended the stream before the answer was complete", "try again")
 
@@ -98,9 +103,9 @@ class Ollama:
             options["temperature"] = temperature
         body: dict[str, Any] = {"model": self.model, "messages": _messages(request), "stream": True,
                                 "options": options}
-        if request.tools:
-            body["tools"] = [{"type": "function", "function": {"name": t.name, "description": t.description,
-                                                               "parameters": t.parameters}} for t in request.tools]
+        # always present: the client sends `"tools": []` when there are none
+        body["tools"] = [{"type": "function", "function": {"name": t.name, "description": t.description,
+                                                           "parameters": t.parameters}} for t in request.tools]
         return body
 
     def _advertised_window(self) -> int:
@@ -141,11 +146,12 @@ def _messages(request: ChatRequest) -> list[dict[str, Any]]:
 
 def _message(m: Message) -> dict[str, Any]:
     if m.role == "tool":
-        return {"role": "tool", "content": m.content, "tool_name": m.name or ""}
-    item: dict[str, Any] = {"role": m.role, "content": m.content}
+        item: dict[str, Any] = {"role": "tool", "content": m.content, "tool_name": m.name or ""}
+    else:
+        item = {"role": m.role, "content": m.content}
     if m.tool_calls:
         item["tool_calls"] = [{"function": {"name": c.name, "arguments": c.arguments}} for c in m.tool_calls]
-    return item
+    return {key: value for key, value in item.items() if value}  # the client drops empty fields before sending
 
 
 def create(model: str, options: ModelOptions, host: str | None, env: Mapping[str, str]) -> Ollama:

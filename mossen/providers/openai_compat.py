@@ -14,7 +14,7 @@ from mossen.providers.base import (
     ChatRequest, Finished, MalformedToolCall, Message, ModelLimits, ModelOptions, StreamEvent, TextDelta,
     ToolCall, ToolCallEvent, Usage,
 )
-from mossen.providers.http_errors import Hints, transport_error
+from mossen.providers.http_errors import HTTP_ERRORS, Hints, transport_error
 from mossen.providers.locality import is_local_endpoint
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -35,8 +35,10 @@ class OpenAICompatible:
         self._where = f"the OpenAI-compatible server at {self.endpoint}"
         key = env.get("OPENAI_API_KEY")
         self._missing_key = not key and not is_local_endpoint(self.endpoint)
+        # A proxy from the environment (HTTP_PROXY) would carry a local model's unredacted prompt off the machine.
+        direct = openai.DefaultHttpxClient(trust_env=False) if is_local_endpoint(self.endpoint) else None
         self._client = openai.OpenAI(api_key=key or "not-needed", base_url=self.endpoint, max_retries=0,
-                                     timeout=options.timeout)
+                                     timeout=options.timeout, http_client=direct)
         self._hints = Hints(
             unreachable=f"start the server (e.g. `python -m llama_cpp.server --model M.gguf`) or point "
                         f"OPENAI_BASE_URL (or [openai] base_url) at it; now {self.endpoint}",
@@ -56,7 +58,8 @@ class OpenAICompatible:
             return None
         for url in ([self._tokenize_url] if self._tokenize_url else self._tokenize_candidates()):
             try:
-                reply = httpx.post(url, json={"content": text, "input": text, "model": self.model}, timeout=10)
+                reply = httpx.post(url, json={"content": text, "input": text, "model": self.model}, timeout=10,
+                                   trust_env=False)  # local only: never through a proxy
                 tokens = reply.json().get("tokens") if reply.status_code == 200 else None
             except (httpx.HTTPError, ValueError, AttributeError):
                 tokens = None
@@ -73,7 +76,7 @@ class OpenAICompatible:
         try:
             chunks = self._client.chat.completions.create(**self.payload(request))
             yield from _events(chunks)
-        except (openai.OpenAIError, httpx.HTTPError) as exc:
+        except (openai.OpenAIError, *HTTP_ERRORS) as exc:
             raise transport_error(exc, self._where, self.model, self._hints, self.options.timeout) from exc
 
     def payload(self, request: ChatRequest) -> dict[str, Any]:
