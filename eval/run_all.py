@@ -50,6 +50,7 @@ class Entry:
     files: tuple[Path, ...]
     corpus: str  # a name in eval/corpora.toml, or "path:FOLDER" relative to the repository
     strip: bool
+    candidates: str | None = None  # what may be retrieved, when the benchmark defines it (e.g. "*.py")
 
 
 def load_manifest(path: Path = MANIFEST) -> tuple[list[Entry], Entry, float]:
@@ -58,7 +59,8 @@ def load_manifest(path: Path = MANIFEST) -> tuple[list[Entry], Entry, float]:
 
     def entry(e: dict, base: Path) -> Entry:
         files = e["file"] if isinstance(e["file"], list) else [e["file"]]
-        return Entry(e["name"], tuple(base / f for f in files), e["corpus"], bool(e.get("strip", False)))
+        return Entry(e["name"], tuple(base / f for f in files), e["corpus"], bool(e.get("strip", False)),
+                     e.get("candidates"))
     regression = data["regression"]
     return ([entry(e, SUITES_DIR) for e in data["suite"]], entry(regression, REPO_ROOT),
             float(regression.get("tolerance", 0.02)))
@@ -99,7 +101,7 @@ def run_entry(entry: Entry, strategies: list[str], top_k: int, settings: IndexSe
     root = corpus_folder(entry.corpus)
     corpus = stripped_corpus(root, strip_docstrings, eval_cache_root()) if entry.strip else root
     return run_suite(root, settings, entry_cases(entry), strategies, top_k, Reporter(entry.name),
-                     corpus_root=corpus, name=entry.name)
+                     corpus_root=corpus, name=entry.name, candidates=entry.candidates)
 
 
 def _git_head() -> str:
@@ -135,7 +137,8 @@ def results_markdown(results: list[SuiteResult], entries: list[Entry], seconds: 
         *_summary(results), "",
     ]
     for result, entry in zip(results, entries):
-        note = f"Corpus `{entry.corpus}`" + (", docstrings stripped before indexing." if entry.strip else ".")
+        note = f"Corpus `{entry.corpus}`" + (", docstrings stripped before indexing" if entry.strip else "") \
+            + (f", candidates `{entry.candidates}` (the benchmark's candidate set)" if entry.candidates else "") + "."
         lines.append(suite_markdown(result, note=note))
     return "\n".join(lines)
 

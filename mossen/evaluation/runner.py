@@ -95,9 +95,9 @@ def _index(corpus_root: Path, settings: IndexSettings, progress: RunProgress | N
 
 
 def _search_all(searcher: Searcher, cases: Sequence[Case], strategies: Sequence[str], top_k: int,
-                progress: RunProgress | None) -> dict[str, list[QueryMetrics]]:
+                progress: RunProgress | None, candidates: str | None) -> dict[str, list[QueryMetrics]]:
     per_strategy: dict[str, list[QueryMetrics]] = {s: [] for s in strategies}
-    options = {s: strategy_options(s, top_k=top_k) for s in strategies}
+    options = {s: strategy_options(s, top_k=top_k, glob=candidates) for s in strategies}
     total = len(cases) * len(strategies)
     for number, case in enumerate(cases):
         for offset, name in enumerate(strategies):  # strategies inner: one query embedding serves all
@@ -127,21 +127,25 @@ def unreachable_cases(corpus_root: Path, cases: Sequence[Case]) -> tuple[str, ..
 
 def run_suite(repo: Path, settings: IndexSettings, cases: Sequence[Case], strategies: Sequence[str],
               top_k: int = 100, progress: RunProgress | None = None, *, corpus_root: Path | None = None,
-              name: str = "suite") -> SuiteResult:
-    """Index `corpus_root` (default: `repo`), run every case under every strategy, summarise."""
+              name: str = "suite", candidates: str | None = None) -> SuiteResult:
+    """Index `corpus_root` (default: `repo`), run every case under every strategy, summarise.
+
+    `candidates` (a gitignore-style pattern, e.g. "*.py") limits what may be retrieved, for
+    benchmarks that define their candidate set.
+    """
     started = time.monotonic()
     names = check_strategies(strategies)
     _check_cases(cases)
     corpus = corpus_root if corpus_root is not None else repo
     _index(corpus, settings, progress)
     with Searcher(corpus, settings) as searcher:
-        per_strategy = _search_all(searcher, cases, names, top_k, progress)
+        per_strategy = _search_all(searcher, cases, names, top_k, progress, candidates)
     results = {s: StrategyResult(s, tuple(q), summarize(q, "file"), summarize(q, "symbol"))
                for s, q in per_strategy.items()}
     comparisons, best = headline_comparisons(results)
     return SuiteResult(name, str(corpus), len(cases), results, comparisons, best,
                        unreachable_cases(corpus, cases), time.monotonic() - started,
-                       {"repo": str(repo), "top_k": top_k})
+                       {"repo": str(repo), "top_k": top_k, "candidates": candidates})
 
 
 def eval_cache_root() -> Path:
