@@ -83,6 +83,16 @@ def _mode(value: Any) -> str:
     return str(value)
 
 
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(value).strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
 def _tool_style(value: Any) -> str:
     if value not in ("native", "text"):
         raise ValueError('expected "native" or "text"')
@@ -129,6 +139,7 @@ MODEL_KEYS: dict[str, Key] = {
     "max_output": Key(_int, None, "tokens reserved for the answer"),
     "timeout": Key(_positive, 120.0, "seconds to wait for the server"),
     "tools": Key(_tool_style, "native", "native tool calls, or \"text\" for models without them"),
+    "streaming": Key(_bool, True, "false: ask for whole replies (servers that cannot stream tool calls)"),
     "price_input": Key(float, None, "USD per million input tokens (for the cost limit)"),
     "price_output": Key(float, None, "USD per million output tokens"),
 }

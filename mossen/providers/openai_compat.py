@@ -74,17 +74,17 @@ class OpenAICompatible:
         if self._missing_key:
             raise AuthError(f"no API key for {self._where}", "set OPENAI_API_KEY (or use a local model)")
         try:
-            chunks = self._client.chat.completions.create(**self.payload(request))
-            yield from _events(chunks)
+            reply = self._client.chat.completions.create(**self.payload(request))
+            yield from _events(reply) if self.options.streaming else _whole_reply_events(reply)
         except (openai.OpenAIError, *HTTP_ERRORS) as exc:
             raise transport_error(exc, self._where, self.model, self._hints, self.options.timeout) from exc
 
     def payload(self, request: ChatRequest) -> dict[str, Any]:
         """The request body, exactly as it is sent."""
-        body: dict[str, Any] = {
-            "model": self.model, "messages": to_openai_messages(request), "stream": True,
-            "stream_options": {"include_usage": True},
-        }
+        body: dict[str, Any] = {"model": self.model, "messages": to_openai_messages(request),
+                                "stream": self.options.streaming}
+        if self.options.streaming:
+            body["stream_options"] = {"include_usage": True}
         cap = "max_completion_tokens" if urlsplit(self.endpoint).hostname == "api.openai.com" else "max_tokens"
         body[cap] = request.max_output
         temperature = request.temperature if request.temperature is not None else self.options.temperature
@@ -93,6 +93,7 @@ class OpenAICompatible:
         if request.tools:
             body["tools"] = [{"type": "function", "function": {"name": t.name, "description": t.description,
                                                                "parameters": t.parameters}} for t in request.tools]
+            body["tool_choice"] = "auto"  # OpenAI's default, but llama-cpp-python reads a missing one as "none"
         return body
 
     def _server_window(self) -> int | None:
@@ -162,6 +163,22 @@ def _events(chunks: Any) -> Iterator[StreamEvent]:
     for index in sorted(pending):
         yield tool_call_event(pending[index], f"call_{index}")
     yield Finished("tool_calls" if pending else finish)
+
+
+def _whole_reply_events(reply: Any) -> Iterator[StreamEvent]:
+    """A non-streamed completion (`streaming = false`, for servers that cannot stream tool calls) as events."""
+    if reply.usage is not None:
+        yield Usage(reply.usage.prompt_tokens or 0, reply.usage.completion_tokens or 0)
+    choice = reply.choices[0] if reply.choices else None
+    if choice is None:
+        raise StreamCut("the server answered with no choice", "try again")
+    if choice.message.content:
+        yield TextDelta(choice.message.content)
+    calls = choice.message.tool_calls or []
+    for number, call in enumerate(calls):
+        yield tool_call_event({"id": call.id, "name": call.function.name, "arguments": call.function.arguments},
+                              f"call_{number}")
+    yield Finished("tool_calls" if calls else choice.finish_reason or "stop")
 
 
 def tool_call_event(slot: Mapping[str, str], fallback_id: str) -> ToolCallEvent | MalformedToolCall:
