@@ -101,6 +101,7 @@ def test_a_multi_step_task_reads_edits_and_runs_then_undo_restores(repo: Path, t
 
     assert conversation.undo() == ["app.py"]
     assert (repo / "app.py").read_text() == APP
+    assert "undid the last edits: app.py" in conversation.session.messages[-1].content  # the model is told
     assert conversation.undo() == []
 
 
@@ -207,3 +208,15 @@ def test_text_outside_the_blocks_is_the_answer_and_several_calls_parse() -> None
                                       ' B <tool_call>{"name": "list_files", "arguments": {}}</tool_call> C')
     assert visible == "A  B  C"
     assert [c.call.name for c in calls if isinstance(c, ToolCallEvent)] == ["glob", "list_files"]
+
+
+def test_text_protocol_compaction_keeps_no_orphan_tool_result(repo: Path, tmp_path: Path) -> None:
+    turns = [[TextDelta('<tool_call>{"name": "list_files", "arguments": {}}</tool_call>')], [TextDelta("ok")]] * 4
+    fake = ScriptedProvider([*turns, [TextDelta("A summary.")]])
+    conversation, _ = build(repo, fake, tmp_path, text_tools=True)
+    for number in range(4):
+        conversation.turn(f"question {number}")
+    assert conversation.compact_if_needed(force=True)
+    kept = conversation.session.messages[1:]
+    assert kept[0].role == "user" and not kept[0].content.startswith("<tool_result")
+    assert conversation.session.messages[0].content.startswith("[Summary of the earlier conversation]")

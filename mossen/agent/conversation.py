@@ -7,6 +7,7 @@ from mossen.agent.journal import EditJournal
 from mossen.agent.loop import Agent, TurnResult, Watcher
 from mossen.agent.retrieval import RetrievedContext
 from mossen.agent.session import Session
+from mossen.agent.text_protocol import TOOL_RESULT_OPEN
 from mossen.budget import Budget
 from mossen.errors import ProviderError
 from mossen.providers.base import Message
@@ -75,10 +76,15 @@ class Conversation:
         return True
 
     def undo(self) -> list[str]:
-        """Put back the files the last turn that changed files changed; the paths restored."""
+        """Put back the files the last turn that changed files changed; the paths restored.
+
+        The model is told, so it does not go on believing its edits stand.
+        """
         restored = self.journal.undo()
         if restored:
             self.agent.s.after_edit(tuple(restored))
+            self.session.append(Message("user", f"[The user undid the last edits: {', '.join(restored)} "
+                                                "are back as they were before them.]"))
         return restored
 
     def clear(self) -> None:
@@ -88,8 +94,13 @@ class Conversation:
 
 
 def _keep_from_a_user_turn(history: list[Message], keep: int) -> int:
-    """How many recent messages to keep so the kept part starts at a user message (no orphan tool results)."""
+    """How many recent messages to keep so the kept part starts at something the user said
+    (no orphan tool results, native or in the text protocol)."""
     keep = min(keep, len(history))
-    while keep < len(history) and history[len(history) - keep].role != "user":
+    while keep < len(history) and not _said_by_user(history[len(history) - keep]):
         keep += 1
     return keep
+
+
+def _said_by_user(message: Message) -> bool:
+    return message.role == "user" and not message.content.startswith(TOOL_RESULT_OPEN)

@@ -174,6 +174,8 @@ class _Turn:
                 text, calls = self._ask_model()
             except StreamCut as exc:
                 return self.result(stopped=f"the answer was cut off: {exc}", partial=True)
+            except ProviderError as exc:  # nothing of this step arrived: the turn ends, the session stays
+                return self.result(stopped=f"the model could not answer: {exc}")
             if not calls:
                 self.final = text
                 return self.result()

@@ -54,10 +54,12 @@ def summary_message(summary: str, working_set: list[str]) -> Message:
 class Session:
     """One conversation: its live history, appended to its file as it grows."""
 
-    def __init__(self, path: Path, meta: dict[str, Any], messages: list[Message], working_set: list[str]) -> None:
+    def __init__(self, path: Path, meta: dict[str, Any], messages: list[Message], working_set: list[str],
+                 torn_tail: bool = False) -> None:
         self.path, self.meta = path, meta
         self.messages = messages
         self.working_set = working_set
+        self._torn_tail = torn_tail  # the file ends in a line cut short by a crash
 
     @property
     def id(self) -> str:
@@ -83,8 +85,11 @@ class Session:
         self._write({"type": "clear"})
 
     def _write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        if self._torn_tail:  # end the cut line first, or this record would be glued to it and lost
+            line, self._torn_tail = "\n" + line, False
         with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(line)
             out.flush()
 
 
@@ -133,7 +138,9 @@ def load_session(path: Path) -> Session:
         if kind == "meta":
             meta = record
         elif kind == "message":
-            messages.append(_message(record))
+            message = _message(record)
+            if message is not None:
+                messages.append(message)
         elif kind == "compaction":
             keep = int(record.get("keep", 0))
             working_set = list(record.get("working_set", []))
@@ -143,18 +150,17 @@ def load_session(path: Path) -> Session:
             messages, working_set = [], []
     if not meta:
         raise UsageError(f"{path} is not a mossen session")
-    _end_last_line(path)
-    return Session(path, meta, messages, working_set)
+    return Session(path, meta, messages, working_set, torn_tail=not _ends_a_line(path))
 
 
-def _end_last_line(path: Path) -> None:
-    """Close a line cut short by a crash, so the next record starts on a line of its own."""
-    with path.open("rb+") as file:
+def _ends_a_line(path: Path) -> bool:
+    """Whether the file's last line is whole (a crash can cut it short)."""
+    with path.open("rb") as file:
         size = file.seek(0, os.SEEK_END)
-        if size:
-            file.seek(size - 1)
-            if file.read(1) != b"\n":
-                file.write(b"\n")
+        if not size:
+            return True
+        file.seek(size - 1)
+        return file.read(1) == b"\n"
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
@@ -169,7 +175,15 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def _message(record: dict[str, Any]) -> Message:
+def _message(record: dict[str, Any]) -> Message | None:
+    """A message record as a Message; None for a record that is not a whole message."""
+    try:
+        return _parse_message(record)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _parse_message(record: dict[str, Any]) -> Message:
     calls = tuple(ToolCall(str(c["id"]), str(c["name"]), dict(c.get("arguments", {})))
                   for c in record.get("tool_calls") or [])
     return Message(record["role"], str(record.get("content", "")), calls, record.get("tool_call_id"),
@@ -187,6 +201,7 @@ def _info(path: Path) -> SessionInfo | None:
     meta = records[0]
     users = [r for r in records if r.get("type") == "message" and r.get("role") == "user"
              and not str(r.get("content", "")).startswith("[Summary") and not is_context_message(str(r.get("content")))]
-    title = str(users[0]["content"]).splitlines()[0][:80] if users else ""
+    lines = str(users[0]["content"]).splitlines() if users else []
+    title = lines[0][:80] if lines else ""  # an empty first question (`chat -p ""`) must not break the listing
     return SessionInfo(str(meta["id"]), path, str(meta.get("model", "")), float(meta.get("created", 0.0)), updated,
                        sum(r.get("type") == "message" for r in records), title)

@@ -20,6 +20,7 @@ import re
 from mossen.providers.base import MalformedToolCall, ToolCall, ToolCallEvent, ToolSpec
 
 OPEN, CLOSE = "<tool_call>", "</tool_call>"
+TOOL_RESULT_OPEN = "<tool_result "
 _BLOCK = re.compile(re.escape(OPEN) + r"(.*?)" + re.escape(CLOSE), re.DOTALL)
 
 
@@ -66,4 +67,4 @@ def _parse_block(body: str, call_id: str) -> ToolCallEvent | MalformedToolCall:
 
 def result_message(name: str, call_id: str, output: str) -> str:
     """A tool result as the user message a text-protocol model reads next."""
-    return f'<tool_result name="{name}" id="{call_id}">\n{output}\n</tool_result>'
+    return f'{TOOL_RESULT_OPEN}name="{name}" id="{call_id}">\n{output}\n</tool_result>'

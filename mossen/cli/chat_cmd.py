@@ -51,6 +51,8 @@ def chat_command(
         repo = find_repo(path)
         config = config_for(repo, index_dir, model=model, privacy="local" if local else None)
         chosen: Mode = _mode(mode, config)
+        if prompt is not None and not prompt.strip():
+            raise UsageError("the task given with -p is empty")
         if not config.get("model"):
             raise UsageError('choose a model: `model = "ollama:qwen2.5-coder:7b"` in .mossen.toml, '
                              "MOSSEN_MODEL, or --model")

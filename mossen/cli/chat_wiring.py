@@ -64,13 +64,16 @@ def prices_for(provider: Provider, config: Config) -> Prices:
 
 
 def build_chat(repo: Path, config: Config, mode: Mode, approver: Approver, watcher: Watcher, session: Session,
-               err: Console) -> Chat:
-    """The conversation for `session`, with every part chosen from config."""
+               err: Console, keep: "Chat | None" = None) -> Chat:
+    """The conversation for `session`, with every part chosen from config.
+
+    `keep`: a chat being rebuilt (/model, /resume) whose pinned files and undo stack carry over.
+    """
     provider = open_model(config, repo)
     counter = ProviderCounter(provider)
     workspace = Workspace(repo, protected_files=(user_config_path(os.environ),))
     index = RepoIndex(repo, config.index_settings(), workspace)
-    journal = EditJournal(workspace.root)
+    journal = keep.conversation.journal if keep is not None else EditJournal(workspace.root)
     tools = ToolBox([
         SearchCode(index.search), Grep(workspace, index.files), ReadFile(workspace),
         ListFiles(workspace, index.files), Glob(index.files), EditFile(workspace, journal),
@@ -78,7 +81,7 @@ def build_chat(repo: Path, config: Config, mode: Mode, approver: Approver, watch
     ])
     permissions = Permissions(mode, config.get("permissions.allow"), config.get("permissions.ask"),
                               config.get("permissions.deny"))
-    pinned = PinnedFiles()
+    pinned = keep.pinned if keep is not None else PinnedFiles()
     context = RetrievedContext(index, workspace, counter, pinned)
     memory = project_memory(repo, counter, config.get("chat.memory_budget"))
     system = load_prompt("chat.md") + (f"\n# Project notes (from the repository)\n\n{memory}\n" if memory else "")

@@ -41,7 +41,7 @@ def run_repl(repo: Path, config: Config, mode: Mode, session: Session, err: Cons
     approver = TerminalApprover(console, view, lambda question: asker.prompt(question))
 
     def rebuild(state: ReplState) -> Chat:
-        return build_chat(state.repo, state.config, state.mode, approver, view, state.session, err)
+        return build_chat(state.repo, state.config, state.mode, approver, view, state.session, err, keep=state.chat)
 
     state = ReplState(repo, config, mode, session, build_chat(repo, config, mode, approver, view, session, err),
                       console, err, rebuild)

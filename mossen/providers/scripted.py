@@ -90,6 +90,7 @@ def create(model: str, options: ModelOptions, base_url: str | None, env: Mapping
         script = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read the script {path}: {exc}") from exc
-    turns = [[parse_event(e, n) for n, e in enumerate(turn)] for turn in script.get("turns", [])]
+    numbers = iter(range(1, 1_000_000))  # call ids numbered across the whole script: never repeated in a turn
+    turns = [[parse_event(e, next(numbers)) for e in turn] for turn in script.get("turns", [])]
     return ScriptedProvider(turns, int(script.get("window", 8192)), int(script.get("max_output", 512)),  # type: ignore[arg-type]
                             f"scripted:{model}", path.with_name(path.name + ".requests.jsonl"))
