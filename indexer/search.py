@@ -34,9 +34,9 @@ STRATEGIES: dict[str, dict[str, object]] = {
     "lexical": {"weights": {"lexical": 1.0}, "test_weight": 1.0},  # BM25 over chunks, identifiers split
     "dense": {"weights": {"dense": 1.0}, "test_weight": 1.0},  # embeddings only
     "fusion": {"weights": _FUSION, "test_weight": 1.0},  # both, fused by rank, dense weighted up
-    "fusion+tests": {"weights": _FUSION, "test_weight": 0.35},  # + tests count a third unless asked for
-    "fusion+tests+file": {"weights": {**_FUSION, "file_lexical": 1.0}, "test_weight": 0.35},  # + BM25 over files
-    "hybrid": {"weights": {**_FUSION, "file_lexical": 1.0, "path": 0.25}, "test_weight": 0.35},  # + path terms
+    "fusion+tests": {"weights": _FUSION, "test_weight": 0.25},  # + tests count a quarter unless asked for
+    "fusion+tests+file": {"weights": {**_FUSION, "file_lexical": 1.0}, "test_weight": 0.25},  # + BM25 over files
+    "hybrid": {"weights": {**_FUSION, "file_lexical": 1.0, "path": 0.25}, "test_weight": 0.25},  # + path terms
 }
 DEFAULT_STRATEGY = "hybrid"
 
