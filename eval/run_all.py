@@ -33,6 +33,7 @@ from indexer import STRATEGIES, IndexSettings  # noqa: E402
 from indexer.search import DEFAULT_STRATEGY  # noqa: E402
 from mossen.evaluation.cases import Case, read_cases  # noqa: E402
 from mossen.evaluation.docstrings import strip_docstrings  # noqa: E402
+from mossen.evaluation.metrics import summarize  # noqa: E402
 from mossen.evaluation.report import suite_json, suite_markdown  # noqa: E402
 from mossen.evaluation.runner import RunEvent, SuiteResult, eval_cache_root, run_suite, stripped_corpus  # noqa: E402
 
@@ -123,6 +124,28 @@ def _summary(results: list[SuiteResult]) -> list[str]:
     return lines
 
 
+def _pooled(results: list[SuiteResult], entries: list[Entry]) -> list[str]:
+    """Suites cut from one file (the external benchmark: one per project) pooled back into one table."""
+    groups: dict[tuple[Path, ...], list[SuiteResult]] = {}
+    for result, entry in zip(results, entries):
+        groups.setdefault(entry.files, []).append(result)
+    lines: list[str] = []
+    for files, parts in groups.items():
+        if len(parts) < 2:
+            continue
+        names = " + ".join(p.name.split(" ")[0] for p in parts)
+        lines += [f"## Pooled: `{files[0].name}` ({names}, {sum(p.cases for p in parts)} queries)", "",
+                  "| strategy | N | Hit@5 | MRR | R@10 |", "|---|---|---|---|---|"]
+        for strategy in parts[0].strategies:
+            queries = [q for p in parts for q in p.strategies[strategy].queries]
+            figures = summarize(queries, "file")
+            cells = " | ".join(f"{figures[m].mean:.3f} [{figures[m].low:.3f}, {figures[m].high:.3f}]"
+                               for m in ("hit@5", "mrr", "r@10"))
+            lines.append(f"| {strategy} | {len(queries)} | {cells} |")
+        lines.append("")
+    return lines
+
+
 def results_markdown(results: list[SuiteResult], entries: list[Entry], seconds: float) -> str:
     """The whole RESULTS.md."""
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -134,7 +157,7 @@ def results_markdown(results: list[SuiteResult], entries: list[Entry], seconds: 
         "Top 100 chunks per query; files ranked by first appearance; 95% percentile-bootstrap CIs "
         "(2000 resamples, seed 0); paired comparisons bootstrap the per-query differences.", "",
         f"## Summary: the default ({DEFAULT_STRATEGY}) against the better single retriever, file-level MRR", "",
-        *_summary(results), "",
+        *_summary(results), "", *_pooled(results, entries),
     ]
     for result, entry in zip(results, entries):
         note = f"Corpus `{entry.corpus}`" + (", docstrings stripped before indexing" if entry.strip else "") \
