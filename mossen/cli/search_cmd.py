@@ -28,7 +28,7 @@ def search_command(
     no_refresh: bool = typer.Option(False, "--no-refresh", help="Do not re-index changed files before searching."),
     index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="Folder holding all indexes ($MOSSEN_INDEX_DIR)."),
 ) -> None:
-    """Search the index: dense + lexical + symbol/path signals fused by rank.
+    """Search the index: dense vectors, BM25 over chunks and files, and path terms, fused by rank.
 
     Changed files are re-indexed first (fast path) unless --no-refresh.
     """
