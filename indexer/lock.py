@@ -14,10 +14,10 @@ from indexer.errors import IndexLockedError
 
 
 class IndexLock:
-    """Exclusive lock on `<index_dir>/lock`; the file records who holds it."""
+    """Exclusive lock on `<index_dir>/<name>`; the file records who holds it."""
 
-    def __init__(self, index_dir: Path, timeout: float) -> None:
-        self._path = index_dir / "lock"
+    def __init__(self, index_dir: Path, timeout: float, name: str = "lock") -> None:
+        self._path = index_dir / name
         self._timeout = timeout
         self._fd: int | None = None
 

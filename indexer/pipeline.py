@@ -1,14 +1,13 @@
-"""`index_repo`: discover -> plan -> read -> chunk -> embed -> store, incrementally and crash-safely.
+"""`index_repo`: discover -> plan -> read -> chunk -> store (lexical phase), then embed (dense phase).
 
-Write order, which is what makes a kill -9 at any moment harmless:
-1. meta `vectors_dirty = 1` is committed before the first vector write of a run;
-2. vectors for a batch's new chunks go to Chroma (and to the embedding cache);
-3. one SQLite transaction replaces the batch's manifest rows, chunks and terms;
-4. vectors of chunks that no longer exist are deleted from Chroma;
-5. at the end `vectors_dirty = 0`.
-A run that finds `vectors_dirty = 1` reconciles Chroma with the catalog first
-(orphans deleted, missing vectors restored from the cache). Search never returns
-a vector whose chunk is not in the catalog, so stale hits cannot leak in between.
+The lexical phase makes the index searchable at once: one SQLite transaction
+per batch of files replaces their manifest rows, chunks and terms, and records
+in the same transaction which chunks still need a vector (`pending`) and which
+vectors must go (`dead`). It never touches the model or the vector store. The
+dense phase (dense.py) then works through those lists, now or later, in the
+foreground or in the background, and a kill -9 at any moment of either phase
+leaves only work the next run finishes. Search never returns a vector whose
+chunk is not in the catalog, so stale hits cannot leak in between.
 """
 
 from __future__ import annotations
@@ -18,21 +17,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from indexer.chunking import Chunker, ChunkLimits
+from indexer.dense import DENSE_LOCK, embed_pending
 from indexer.discover import Candidate, discover_files
-from indexer.embed.adaptive import AdaptiveEmbedder
 from indexer.embed.base import MODEL_DIM, MODEL_ID, bundled_model_path
-from indexer.embed.cache import CachedEmbedding, EmbeddingCache, text_hash
+from indexer.embed.cache import text_hash
 from indexer.embed.tokens import TokenCounter
 from indexer.errors import ModelMismatchError, RepoPathError
 from indexer.lock import IndexLock
 from indexer.plan import make_plan
 from indexer.reading import SourceFile, read_source
 from indexer.records import Chunk, IndexReport, chunk_ids, ProgressCallback, ProgressEvent, SkippedFile, no_progress
-from indexer.repair import reconcile_vectors
 from indexer.settings import IndexSettings
 from indexer.store.catalog import SCHEMA_VERSION, Catalog, ChunkRow, FileRow, now_ns
 from indexer.store.layout import IndexLayout
-from indexer.store.vectors import VectorStore
 
 
 @dataclass
@@ -47,9 +44,6 @@ class _Tally:
     stored: int = 0  # files of this run stored so far
     to_store: int = 0
     skipped: list[SkippedFile] = field(default_factory=list)
-
-
-EMBED_SLICE = 128  # texts per embedder call: length-sorted inside, progress reported between
 
 
 @dataclass
@@ -75,8 +69,15 @@ def resolve_repo(repo: Path) -> Path:
 
 def index_repo(
     repo: Path, settings: IndexSettings, progress: ProgressCallback = no_progress, *, rebuild: bool = False,
+    dense: bool | int = True,
 ) -> IndexReport:
-    """Bring the index of `repo` up to date with its working tree; returns what was done."""
+    """Bring the index of `repo` up to date with its working tree; returns what was done.
+
+    `dense`: True embeds every pending chunk (waiting for another embedder up to the
+    lock timeout); False stops after the lexical phase (the index is searchable,
+    dense vectors are filled in later); a number embeds at most that many, newest
+    first, and only if no other process is embedding (the fast path of a refresh).
+    """
     started = time.monotonic()
     repo = resolve_repo(repo)
     layout = IndexLayout.for_repo(repo, settings)
@@ -84,11 +85,18 @@ def index_repo(
     layout.create()
     with IndexLock(layout.folder, settings.lock_timeout):
         if rebuild or _older_format(layout):
-            layout.wipe()  # an older catalog format is rebuilt; vectors come back from the cache
+            with IndexLock(layout.folder, settings.lock_timeout, name=DENSE_LOCK):  # no embedder mid-wipe
+                layout.wipe()  # an older catalog format is rebuilt; vectors come back from the cache
         layout.empty_trash()
         with Catalog(layout.catalog) as catalog:
             _check_model(catalog)
-            return _Run(repo, settings, layout, catalog, progress).execute(started)
+            lexical = _Run(repo, settings, layout, catalog, progress).execute(started)
+    if dense is False:
+        return lexical
+    limit = None if dense is True else int(dense)
+    done = embed_pending(layout, settings, progress, limit=limit, wait=None if limit is None else 0)
+    return replace(lexical, embedded=done.embedded, embed_cache_hits=done.cache_hits,
+                   repaired=done.repaired, pending=done.pending, seconds=time.monotonic() - started)
 
 
 def _excluding_index_folder(repo: Path, layout: IndexLayout, settings: IndexSettings) -> IndexSettings:
@@ -129,74 +137,34 @@ class _Run:
         self.repo, self.settings, self.layout, self.catalog = repo, settings, layout, catalog
         self.progress = progress
         self.tally = _Tally()
-        self._vectors: VectorStore | None = None
-        self._embedding: CachedEmbedding | None = None
         self._chunker: Chunker | None = None
-        self._cache: EmbeddingCache | None = None
 
     def execute(self, started: float) -> IndexReport:
-        """Run every step and report."""
-        try:
-            return self._execute(started)
-        finally:
-            if self._cache is not None:
-                self._cache.close()
-            if self._vectors is not None:
-                self._vectors.close()
-
-    def _execute(self, started: float) -> IndexReport:
+        """The lexical phase: every step but embedding, then the report."""
         discovery = discover_files(self.repo, self.settings)
         self.tally.skipped.extend(discovery.skipped)
         self.progress(ProgressEvent("discover", len(discovery.files), len(discovery.files)))
         manifest = self.catalog.files()
         plan = make_plan(discovery.files, manifest)
-        if self.catalog.get_meta("vectors_dirty") == "1":
-            self.tally.repaired = reconcile_vectors(self.catalog, self.vectors(), self.embedding(), self.progress)
-            self.catalog.set_meta(vectors_dirty="0")
         if not plan.is_noop:
-            self.catalog.set_meta(vectors_dirty="1")
             self._remove(list(plan.deleted))
             self._index_files(plan.to_read, manifest)
-            self._check_vector_count()
-            self.catalog.set_meta(vectors_dirty="0")
         with self.catalog.transaction():
             self.catalog.set_skipped((s.path, s.reason) for s in self.tally.skipped)
         self.catalog.set_meta(last_indexed=str(time.time()))
         files, chunks, _, _ = self.catalog.counts()
-        self.progress(ProgressEvent("done", files, files, chunks=chunks))
-        embedding = self._embedding
+        self.progress(ProgressEvent("lexical", files, files, chunks=chunks))
+        seconds = time.monotonic() - started
         return IndexReport(
             repo=str(self.repo), index_dir=str(self.layout.folder), files_seen=len(discovery.files),
             files_changed=self.tally.changed, files_unchanged=plan.unchanged + (len(plan.to_read) - self.tally.changed),
             files_deleted=len(plan.deleted), chunks_total=chunks, chunks_added=self.tally.chunks_added,
-            chunks_removed=self.tally.chunks_removed, embedded=embedding.computed if embedding else 0,
-            embed_cache_hits=embedding.hits if embedding else 0, repaired=self.tally.repaired,
+            chunks_removed=self.tally.chunks_removed, embedded=0, embed_cache_hits=0, repaired=0,
             skipped=tuple(sorted(self.tally.skipped, key=lambda s: s.path)),
-            seconds=time.monotonic() - started,
+            seconds=seconds, pending=self.catalog.pending_count(), lexical_seconds=seconds,
         )
 
-    def _check_vector_count(self) -> None:
-        """A cheap end-of-run check; a mismatch (e.g. a catalog deleted by hand) triggers a full reconcile."""
-        if self._vectors is None:
-            return
-        if self._vectors.count() != self.catalog.counts()[1]:
-            self.tally.repaired += reconcile_vectors(self.catalog, self._vectors, self.embedding(), self.progress)
-
     # -- lazily built parts: a no-op run never pays for them ---------------------
-    def vectors(self) -> VectorStore:
-        if self._vectors is None:
-            self._vectors = VectorStore(self.layout.vectors, MODEL_ID, MODEL_DIM)
-        return self._vectors
-
-    def embedding(self) -> CachedEmbedding:
-        if self._embedding is None:
-            s = self.settings
-            self._cache = EmbeddingCache(self.layout.embedding_cache)
-            embedder = AdaptiveEmbedder(bundled_model_path(), s.chunk_max_tokens, s.embed_batch_size,
-                                        s.light_embed_limit)
-            self._embedding = CachedEmbedding(self._cache, embedder)
-        return self._embedding
-
     def chunker(self) -> Chunker:
         if self._chunker is None:
             s = self.settings
@@ -207,13 +175,12 @@ class _Run:
 
     # -- steps -------------------------------------------------------------------
     def _remove(self, paths: list[str]) -> None:
-        """Drop deleted files: catalog first, then their vectors."""
+        """Drop deleted files; their vectors become dead, for the dense phase to delete."""
         if not paths:
             return
         ids = self.catalog.chunk_ids_for(paths)
         with self.catalog.transaction():
             self.catalog.remove_files(paths)
-        self.vectors().delete(ids)
         self.tally.chunks_removed += len(ids)
 
     def _index_files(self, candidates: tuple[Candidate, ...], manifest: dict[str, FileRow]) -> None:
@@ -234,11 +201,8 @@ class _Run:
         self._store(batch)
         self._report()
 
-    def _report(self, in_batch: float = 0.0) -> None:
-        """`in_batch`: files of the current batch counted as done by the share of it embedded."""
-        embedded = self._embedding.computed if self._embedding else 0
-        self.progress(ProgressEvent("index", self.tally.stored + in_batch, self.tally.to_store,
-                                    chunks=self.tally.chunks_seen, embedded=embedded))
+    def _report(self) -> None:
+        self.progress(ProgressEvent("index", self.tally.stored, self.tally.to_store, chunks=self.tally.chunks_seen))
 
     def _prepare(self, cand: Candidate, manifest: dict[str, FileRow], batch: _Batch) -> None:
         """Read one file and chunk it into the batch (or note it touched, skipped or gone)."""
@@ -273,19 +237,17 @@ class _Run:
         return [ChunkRow(c, i, embedding_key(c)) for c, i in zip(chunks, chunk_ids(chunks))]
 
     def _store(self, batch: _Batch) -> None:
-        """Vectors first, then one catalog transaction, then delete replaced vectors."""
+        """One catalog transaction: the batch's files, chunks and terms, and the vector work they leave.
+
+        A chunk keeps its vector when its id (path, lines and text) was indexed before
+        and already had one; every other new chunk is pending, every old one that is
+        gone is dead.
+        """
         changed, touched, gone, indexed_ns = batch.changed, batch.touched, batch.gone, batch.indexed_ns
         paths = [s.path for s, _ in changed] + gone
         old_ids = set(self.catalog.chunk_ids_for(paths))
-        new_rows = [r for _, rows in changed for r in rows]
-        new_ids = {r.chunk_id for r in new_rows}
-        fresh = [r for r in new_rows if r.chunk_id not in old_ids]
-        for start in range(0, len(fresh), EMBED_SLICE):
-            part = fresh[start:start + EMBED_SLICE]
-            vectors = self.embedding().vectors([r.text_hash for r in part], [r.chunk.embedding_text for r in part])
-            self.vectors().upsert([r.chunk_id for r in part], vectors,
-                                  [{"path": r.chunk.path, "language": r.chunk.language} for r in part])
-            self._report(batch.files * (start + len(part)) / len(fresh))
+        new_ids = {r.chunk_id for _, rows in changed for r in rows}
+        with_vectors = frozenset((old_ids & new_ids) - self.catalog.pending_among(old_ids & new_ids))
         with self.catalog.transaction():
             for row in touched:
                 self.catalog.touch_file(row)
@@ -293,10 +255,7 @@ class _Run:
             for source, rows in changed:
                 file_row = FileRow(source.path, source.content_hash, source.size, source.mtime_ns,
                                    source.inode, source.language, indexed_ns)
-                self.catalog.put_file(file_row, rows, source.note)
-        stale = sorted(old_ids - new_ids)
-        if stale:
-            self.vectors().delete(stale)
+                self.catalog.put_file(file_row, rows, source.note, with_vectors)
         self.tally.changed += len(changed)
         self.tally.stored += batch.files
         self.tally.chunks_added += len(new_ids - old_ids)

@@ -88,7 +88,7 @@ class SearchHit:
 class ProgressEvent:
     """A progress report from long work; `total` is None while unknown."""
 
-    phase: str  # discover | index | repair | done
+    phase: str  # discover | index | lexical (searchable) | embed | repair
     done: float  # units of `total` (files); fractional while a batch is being embedded
     total: int | None = None
     chunks: int = 0  # chunks produced so far
@@ -118,9 +118,11 @@ class IndexReport:
     chunks_removed: int
     embedded: int  # texts actually run through the model
     embed_cache_hits: int
-    repaired: int  # orphan vectors removed / missing vectors restored
+    repaired: int  # orphan vectors removed / missing vectors made pending again
     skipped: tuple[SkippedFile, ...]
     seconds: float
+    pending: int = 0  # chunks still without a vector (dense search does not see them yet)
+    lexical_seconds: float = 0.0  # when the lexical index was complete and searchable
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +141,4 @@ class IndexStatus:
     last_indexed: float | None = None
     stale_files: int = 0
     skipped_files: int = 0
+    pending_chunks: int = 0  # chunks without a vector yet (embedding not finished)

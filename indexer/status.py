@@ -34,4 +34,5 @@ def index_status(repo: Path, settings: IndexSettings) -> IndexStatus:
             languages=languages, model=catalog.get_meta("model"), dimension=int(dim) if dim else None,
             size_bytes=layout.size_bytes(), last_indexed=float(last) if last else None,
             stale_files=len(plan.to_read) + len(plan.deleted), skipped_files=skipped,
+            pending_chunks=catalog.pending_count(),
         )

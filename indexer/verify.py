@@ -15,8 +15,10 @@ from indexer.store.layout import IndexLayout
 from indexer.store.vectors import VectorStore
 
 
-def verify_index(repo: Path, settings: IndexSettings, check_tree: bool = True) -> list[str]:
-    """Problems found, empty when consistent: vectors == chunks, manifest == working tree."""
+def verify_index(repo: Path, settings: IndexSettings, check_tree: bool = True,
+                 require_dense: bool = True) -> list[str]:
+    """Problems found, empty when consistent: vectors == chunks (less those still pending, unless
+    `require_dense`), no vector without a chunk but those recorded dead, manifest == working tree."""
     repo = resolve_repo(repo)
     layout = IndexLayout.for_repo(repo, settings)
     if not layout.exists:
@@ -29,10 +31,14 @@ def verify_index(repo: Path, settings: IndexSettings, check_tree: bool = True) -
         if chunk_ids or layout.vectors.exists():
             with VectorStore(layout.vectors, MODEL_ID, MODEL_DIM) as vectors:
                 vector_ids = vectors.all_ids()
-        if orphans := vector_ids - chunk_ids:
+        pending = catalog.pending_among(chunk_ids)
+        dead = set(catalog.dead_ids(len(vector_ids) + 1))
+        if orphans := vector_ids - chunk_ids - dead:
             problems.append(f"{len(orphans)} vectors without a chunk (orphans)")
-        if missing := chunk_ids - vector_ids:
-            problems.append(f"{len(missing)} chunks without a vector")
+        if missing := chunk_ids - vector_ids - pending:
+            problems.append(f"{len(missing)} chunks without a vector that are not pending")
+        if require_dense and pending:
+            problems.append(f"{len(pending)} chunks still pending (embedding not finished)")
         if check_tree:
             problems += _tree_problems(repo, settings, catalog)
     return problems

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from indexer import IndexSettings, default_index_root
+from indexer.settings import IndexSettings, default_index_root
 from mossen.errors import ConfigError
 from mossen.providers.base import ModelOptions
 
@@ -113,6 +113,8 @@ KEYS: dict[str, Key] = {
     "index.batch_size": Key(_int, 32, "texts per embedding batch"),
     "index.lock_timeout": Key(float, 10.0, "seconds a second indexer waits for the lock before giving up"),
     "search.top_k": Key(_int, 10, "results shown by `mossen search`"),
+    "search.server": Key(_bool, True, "keep a warm search server per repository (started on demand)"),
+    "search.server_idle": Key(_positive, 600.0, "seconds without a search before the server stops"),
     "model": Key(_text, None, "the chat model, PROVIDER:MODEL (ollama:…, openai:…, anthropic:…)"),
     "privacy": Key(_privacy, "any", '"local" refuses any model or store that is not on this machine'),
     "ask.budget": Key(_int, 4000, "most tokens of code sent with one question"),

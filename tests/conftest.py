@@ -49,8 +49,10 @@ class Mossen:
     index_root: Path
 
     def env(self, **extra: str) -> dict[str, str]:
+        # No warm search server unless a test asks for one: it would outlive the test by minutes.
         return {**os.environ, "MOSSEN_INDEX_DIR": str(self.index_root), "HF_HUB_OFFLINE": "1",
-                "MOSSEN_CONFIG": str(self.index_root / "no-user-config.toml"), **extra}
+                "MOSSEN_CONFIG": str(self.index_root / "no-user-config.toml"), "MOSSEN_SEARCH_SERVER": "false",
+                **extra}
 
     def run(self, *args: str, cwd: Path | None = None, timeout: float = 600, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "mossen", *args], cwd=cwd, env=self.env(**env),

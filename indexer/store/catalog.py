@@ -1,12 +1,16 @@
-"""The SQLite catalog: manifest (file -> hash -> chunks), chunk rows, FTS5 terms, meta.
+"""The SQLite catalog: manifest (file -> hash -> chunks), chunk rows, FTS5 terms, meta,
+and the vector work still to do.
 
 One database per index. Writes for a batch of files happen in one transaction,
-so the manifest and the lexical index never disagree; vectors live in Chroma
-and are reconciled against this catalog (see pipeline.py).
+so the manifest and the lexical index never disagree. Vectors live in Chroma;
+the catalog records what Chroma still needs: `pending` chunks to embed and
+upsert, `dead` chunk ids to delete (see dense.py). Recording it here, in the
+same transaction as the chunks, is what makes every kill harmless.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -16,7 +20,7 @@ from typing import Iterable, Iterator
 from indexer.identifiers import code_terms
 from indexer.records import Chunk
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,6 +43,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS file_terms USING fts5(
     path, body, tokenize = "porter unicode61 remove_diacritics 2"
 );
 CREATE TABLE IF NOT EXISTS skipped (path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL);
+CREATE TABLE IF NOT EXISTS dead (chunk_id TEXT PRIMARY KEY);
 """
 
 
@@ -88,6 +94,10 @@ class Catalog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (SQLite's PRAGMA data_version)."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
     # -- meta -------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         """A meta value, or None."""
@@ -131,16 +141,23 @@ class Catalog:
         return ids
 
     def remove_files(self, paths: Iterable[str]) -> None:
-        """Drop files with their chunks and terms (inside a transaction)."""
+        """Drop files with their chunks and terms; their vectors become dead (inside a transaction)."""
         for path in paths:
             self._db.execute("DELETE FROM file_terms WHERE rowid IN (SELECT rowid FROM files WHERE path = ?)", (path,))
-            rowids = [r[0] for r in self._db.execute("SELECT rowid FROM chunks WHERE path = ?", (path,))]
-            self._db.executemany("DELETE FROM terms WHERE rowid = ?", [(r,) for r in rowids])
+            rows = list(self._db.execute("SELECT rowid, id FROM chunks WHERE path = ?", (path,)))
+            self._db.executemany("DELETE FROM terms WHERE rowid = ?", [(r[0],) for r in rows])
+            self._db.executemany("DELETE FROM pending WHERE chunk_id = ?", [(r[1],) for r in rows])
+            self._db.executemany("INSERT OR IGNORE INTO dead(chunk_id) VALUES (?)", [(r[1],) for r in rows])
             self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
             self._db.execute("DELETE FROM files WHERE path = ?", (path,))
 
-    def put_file(self, row: FileRow, chunks: list[ChunkRow], note: str = "") -> None:
-        """Replace one file's manifest row, chunks and terms (inside a transaction)."""
+    def put_file(self, row: FileRow, chunks: list[ChunkRow], note: str = "",
+                 keep_vectors: frozenset[str] = frozenset()) -> None:
+        """Replace one file's manifest row, chunks and terms (inside a transaction).
+
+        Every chunk is pending (its vector still to be made) unless its id is in
+        `keep_vectors`: ids whose vector Chroma already holds.
+        """
         self.remove_files([row.path])
         cur = self._db.execute(
             "INSERT INTO files(path, content_hash, size, mtime_ns, inode, language, indexed_ns, note)"
@@ -168,11 +185,56 @@ class Catalog:
                 (cur.lastrowid, path_terms, " ".join(code_terms(c.symbol or "")),
                  " ".join(code_terms(c.text))),
             )
+            self._db.execute("DELETE FROM dead WHERE chunk_id = ?", (item.chunk_id,))  # alive again
+            if item.chunk_id not in keep_vectors:
+                self._db.execute("INSERT OR IGNORE INTO pending(chunk_id) VALUES (?)", (item.chunk_id,))
 
     def set_skipped(self, skipped: Iterable[tuple[str, str]]) -> None:
         """Replace the list of skipped files (inside a transaction)."""
         self._db.execute("DELETE FROM skipped")
         self._db.executemany("INSERT OR REPLACE INTO skipped(path, reason) VALUES (?, ?)", list(skipped))
+
+    # -- vector work still to do ------------------------------------------------
+    def pending_ids(self, limit: int) -> list[str]:
+        """Chunk ids still without a vector, the most recently added first."""
+        return [r[0] for r in self._db.execute("SELECT chunk_id FROM pending ORDER BY seq DESC LIMIT ?", (limit,))]
+
+    def pending_among(self, ids: Iterable[str]) -> set[str]:
+        """Which of these chunk ids are still waiting for a vector."""
+        found: set[str] = set()
+        id_list = list(ids)
+        for start in range(0, len(id_list), 500):
+            part = id_list[start:start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(r[0] for r in self._db.execute(f"SELECT chunk_id FROM pending WHERE chunk_id IN ({marks})", part))
+        return found
+
+    def pending_count(self) -> int:
+        """How many chunks still have no vector."""
+        return self._db.execute("SELECT COUNT(*) FROM pending").fetchone()[0]
+
+    def vectors_done(self, ids: Iterable[str]) -> None:
+        """These chunks now have vectors; any of them deleted meanwhile become dead (inside a transaction)."""
+        id_list = list(ids)
+        self._db.executemany("DELETE FROM pending WHERE chunk_id = ?", [(i,) for i in id_list])
+        for start in range(0, len(id_list), 500):
+            part = id_list[start:start + 500]
+            marks = ",".join("?" * len(part))
+            self._db.execute(f"INSERT OR IGNORE INTO dead(chunk_id) SELECT value FROM json_each(?)"
+                             f" WHERE value NOT IN (SELECT id FROM chunks WHERE id IN ({marks}))",
+                             (json.dumps(part), *part))
+
+    def mark_pending(self, ids: Iterable[str]) -> None:
+        """Chunks whose vectors went missing: make them again (inside a transaction)."""
+        self._db.executemany("INSERT OR IGNORE INTO pending(chunk_id) VALUES (?)", [(i,) for i in ids])
+
+    def dead_ids(self, limit: int) -> list[str]:
+        """Chunk ids whose vectors must leave the vector store."""
+        return [r[0] for r in self._db.execute("SELECT chunk_id FROM dead LIMIT ?", (limit,))]
+
+    def bury(self, ids: Iterable[str]) -> None:
+        """These dead vectors are gone from the vector store (inside a transaction)."""
+        self._db.executemany("DELETE FROM dead WHERE chunk_id = ?", [(i,) for i in ids])
 
     # -- reading chunks -----------------------------------------------------
     def all_chunk_ids(self) -> set[str]:

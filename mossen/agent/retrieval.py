@@ -55,7 +55,8 @@ class RepoIndex:
         if not self._dirty:
             return
         try:
-            index_repo(self.repo, replace(self.settings, lock_timeout=REFRESH_LOCK_WAIT))
+            index_repo(self.repo, replace(self.settings, lock_timeout=REFRESH_LOCK_WAIT),
+                       dense=self.settings.light_embed_limit)
         except IndexLockedError:
             pass  # another process is indexing: its index is searched as it is
         self._dirty = False

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "index": ("mossen.cli.index_cmd", "index_command"),
     "search": ("mossen.cli.search_cmd", "search_command"),
     "status": ("mossen.cli.status_cmd", "status_command"),
+    "serve": ("mossen.cli.serve_cmd", "serve_command"),
     "ask": ("mossen.cli.ask_cmd", "ask_command"),
     "chat": ("mossen.cli.chat_cmd", "chat_command"),
     "eval": ("mossen.cli.eval_cmd", "eval_app"),

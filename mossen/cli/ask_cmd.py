@@ -14,7 +14,8 @@ from rich.markup import escape
 
 from mossen.ask import AskPlan, Answer, ProviderCounter, collect, plan_ask, retrieve
 from mossen.budget import EstimatingCounter
-from mossen.cli.common import EXIT_MODEL, config_for, find_repo, refresh_index, reported_errors, stderr_console
+from mossen.cli.common import EXIT_MODEL, config_for, find_repo, reported_errors, stderr_console
+from mossen.cli.refresh import refresh_index
 from mossen.cli.models import open_model, outgoing_request
 from mossen.cli.render import MarkdownStream, code_pieces, context_table, sources
 from mossen.errors import ProviderError, UsageError

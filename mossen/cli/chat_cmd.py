@@ -15,7 +15,8 @@ from mossen.agent.permissions import MODES, Mode
 from mossen.agent.session import Session, SessionStore
 from mossen.cli.chat_view import NoTerminalApprover, PlainView
 from mossen.cli.chat_wiring import build_chat, sessions_for
-from mossen.cli.common import EXIT_MODEL, config_for, find_repo, refresh_index, reported_errors, stderr_console
+from mossen.cli.common import EXIT_MODEL, config_for, find_repo, reported_errors, stderr_console
+from mossen.cli.refresh import refresh_index
 from mossen.cli.repl import run_repl
 from mossen.config import Config
 from mossen.errors import UsageError

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import traceback
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -15,14 +14,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from indexer import IndexerError, IndexLockedError, IndexSettings, index_exists, index_repo
+from indexer.errors import IndexerError, IndexLockedError
 from mossen.config import Config, load_config
 from mossen.errors import MossenError, ProviderError
 
 EXIT_ERROR = 1
 EXIT_LOCKED = 3
 EXIT_MODEL = 4  # no model reachable, the provider failed, or the answer is partial
-REFRESH_LOCK_WAIT = 0.5  # seconds: a busy index is searched as it is rather than waited for
 
 
 def stderr_console() -> Console:
@@ -48,18 +46,12 @@ def config_for(repo: Path, index_dir: Path | None, **flags: Any) -> Config:
     return load_config(repo if repo.is_dir() else None, {"index.dir": index_dir, **flags})
 
 
-def refresh_index(repo: Path, settings: IndexSettings, err: Console) -> None:
-    """Bring an existing index up to date, or say why the search runs on the index as it is."""
-    if not index_exists(repo, settings):
-        return
-    try:
-        report = index_repo(repo, replace(settings, lock_timeout=REFRESH_LOCK_WAIT))
-    except IndexLockedError as exc:
-        err.print(f"[yellow]note:[/] not refreshed, {exc.holder} is indexing; results may be stale")
-        return
-    if report.files_changed or report.files_deleted:
-        err.print(f"[dim]refreshed {report.files_changed} changed and {report.files_deleted} removed "
-                  f"files in {report.seconds:.2f} s[/]")
+def report_refresh(err: Console, refreshed: tuple[int, int], notes: tuple[str, ...]) -> None:
+    """Say what a refresh before a search did, or why it did not happen."""
+    for note in notes:
+        err.print(f"[yellow]note:[/] {escape(note)}")
+    if any(refreshed):
+        err.print(f"[dim]refreshed {refreshed[0]} changed and {refreshed[1]} removed files[/]")
 
 
 @contextmanager

@@ -10,11 +10,12 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 
 from indexer import ProgressEvent
 
-_LABELS = {"discover": "discovering", "index": "indexing", "repair": "repairing", "done": "done"}
+_LABELS = {"discover": "discovering", "index": "indexing", "lexical": "searchable", "embed": "embedding",
+           "repair": "repairing"}
 
 
 class IndexProgress:
-    """Shows files, chunks, embeddings/s and ETA while a terminal watches; silent otherwise."""
+    """Shows files (then chunks being embedded), speed and ETA while a terminal watches; silent otherwise."""
 
     def __init__(self, console: Console, enabled: bool = True) -> None:
         self._enabled = enabled and console.is_terminal
@@ -25,7 +26,7 @@ class IndexProgress:
         )
         self._task: TaskID | None = None
         self._phase = ""
-        self._started = time.monotonic()
+        self._began = self._started = time.monotonic()
 
     def __enter__(self) -> "IndexProgress":
         if self._enabled:
@@ -42,8 +43,14 @@ class IndexProgress:
             return
         label = _LABELS.get(event.phase, event.phase)
         total = event.total if event.total is not None else max(event.done, 1)
+        if event.phase != self._phase:
+            self._started = time.monotonic()
+            if event.phase == "lexical":
+                self._progress.console.print(f"[green]lexical index ready[/]: {event.chunks} chunks searchable "
+                                             f"({time.monotonic() - self._began:.1f} s)")
         elapsed = max(time.monotonic() - self._started, 1e-6)
-        stats = f"{event.chunks} chunks, {event.embedded / elapsed:.0f} emb/s" if event.phase == "index" else ""
+        stats = {"index": f"{event.chunks} chunks",
+                 "embed": f"{event.embedded / elapsed:.0f} emb/s"}.get(event.phase, "")
         if self._task is None:
             self._task = self._progress.add_task(label, total=total, stats=stats)
         elif event.phase != self._phase:  # a new phase: restart the bar and its speed estimate

@@ -11,9 +11,12 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 
-from indexer import SearchHit, SearchOptions, search
 from indexer.identifiers import query_terms
-from mossen.cli.common import config_for, find_repo, refresh_index, reported_errors, stderr_console
+from indexer.records import SearchHit
+from indexer.settings import IndexSettings
+from mossen import search_client
+from mossen.cli.common import config_for, find_repo, report_refresh, reported_errors, stderr_console
+from mossen.search_wire import SearchAnswer, SearchRequest
 
 SNIPPET_LINES = 12
 
@@ -26,25 +29,45 @@ def search_command(
     glob: Optional[str] = typer.Option(None, "--glob", help="Only paths matching this gitignore-style pattern, e.g. 'src/**/*.py'."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array (the search contract) and nothing else on stdout."),
     no_refresh: bool = typer.Option(False, "--no-refresh", help="Do not re-index changed files before searching."),
+    no_server: bool = typer.Option(False, "--no-server", help="Search in this process; neither use nor start the warm search server."),
     index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="Folder holding all indexes ($MOSSEN_INDEX_DIR)."),
 ) -> None:
     """Search the index: dense vectors, BM25 over chunks and files, and path terms, fused by rank.
 
-    Changed files are re-indexed first (fast path) unless --no-refresh.
+    Changed files are re-indexed first (fast path) unless --no-refresh. A warm
+    search server per repository (started on demand, stopped when idle; config
+    search.server) keeps the index open, so searches after the first take
+    milliseconds.
     """
     err = stderr_console()
     with reported_errors(err):
         repo = find_repo(path)
         config = config_for(repo, index_dir)
         settings = config.index_settings()
-        if not no_refresh:
-            refresh_index(repo, settings, err)
-        options = SearchOptions(top_k=top_k or config.get("search.top_k"), language=lang, glob=glob)
-        hits = search(repo, query, settings, options)
+        request = SearchRequest(query, top_k or config.get("search.top_k"), lang, glob, not no_refresh)
+        use_server = config.get("search.server") and not no_server
+        found = search_client.ask(settings.index_dir(repo.resolve()), request) if use_server else None
+        if found is None:
+            found = _search_here(repo, settings, request)
+            if use_server:
+                search_client.start(repo, index_dir, config.get("search.server_idle"))
+        report_refresh(err, found.refreshed, found.notes)
+        if found.embedded < found.chunks:
+            err.print(f"[yellow]note:[/] embeddings cover {found.embedded} of {found.chunks} chunks "
+                      f"({100 * found.embedded / found.chunks:.0f}%); results rely more on words until "
+                      "`mossen index` finishes")
     if as_json:
-        typer.echo(json.dumps([h.to_json() for h in hits]))
+        typer.echo(json.dumps([h.to_json() for h in found.hits]))
     else:
-        render_hits(Console(), hits, query)
+        render_hits(Console(), found.hits, query)
+
+
+def _search_here(repo: Path, settings: IndexSettings, request: SearchRequest) -> SearchAnswer:
+    """The search in this process. Its stack (numpy, Chroma, the query model) is imported only on
+    this path: a search the warm server answers never pays for it."""
+    from mossen.search_service import search_here  # noqa: PLC0415 - start-up cost, see the docstring
+
+    return search_here(repo, settings, request)
 
 
 def render_hits(console: Console, hits: list[SearchHit], query: str) -> None:

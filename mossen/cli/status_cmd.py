@@ -42,6 +42,10 @@ def render_status(console: Console, status: IndexStatus) -> None:
     table.add_row("model", f"{status.model} ({status.dimension} dims)")
     table.add_row("files", f"{status.files} indexed, {status.skipped_files} skipped")
     table.add_row("chunks", str(status.chunks))
+    done = status.chunks - status.pending_chunks
+    table.add_row("embedded", "all chunks" if not status.pending_chunks else
+                  f"{done} of {status.chunks} ({100 * done / max(status.chunks, 1):.0f}%); "
+                  "search uses what exists, `mossen index` continues")
     table.add_row("languages", ", ".join(f"{k} {v}" for k, v in list(status.languages.items())[:10]))
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(status.last_indexed)) if status.last_indexed else "never"
     table.add_row("last indexed", when)

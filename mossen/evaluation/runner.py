@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from indexer import STRATEGIES, IndexSettings, ProgressEvent, Searcher, index_repo, strategy_options
-from indexer.search import DEFAULT_STRATEGY
+from indexer.retrieve import DEFAULT_STRATEGY
 from mossen.errors import UsageError
 from mossen.evaluation.cases import Case
 from mossen.evaluation.metrics import (

@@ -76,13 +76,39 @@ class Searcher:
         self.layout = IndexLayout.for_repo(repo, settings)
         if not self.layout.exists:
             raise IndexMissingError(f"{repo} has no index yet; run `mossen index {repo}` first")
-        self.catalog = Catalog(self.layout.catalog)
-        if self.catalog.get_meta("schema") != SCHEMA_VERSION:
-            self.catalog.close()
-            raise IndexMissingError(f"the index of {repo} has an older format; run `mossen index {repo}` to rebuild it")
+        self.repo = repo
+        self.catalog = self._open_catalog()
         self._vectors: VectorStore | None = None
         self._embedder: NumpyMiniLM | None = None
         self._query_vectors: dict[str, np.ndarray] = {}
+
+    def _open_catalog(self) -> Catalog:
+        catalog = Catalog(self.layout.catalog)
+        if catalog.get_meta("schema") != SCHEMA_VERSION:
+            catalog.close()
+            raise IndexMissingError(f"the index of {self.repo} has an older format; "
+                                    f"run `mossen index {self.repo}` to rebuild it")
+        self._catalog_inode = self.layout.catalog.stat().st_ino
+        self._data_version = catalog.data_version()
+        return catalog
+
+    def sync(self) -> None:
+        """See what other connections committed since: a rebuilt catalog is reopened, and the vector
+        store is reopened when the catalog changed (a process only sees Chroma writes of others on open)."""
+        if not self.layout.catalog.exists():
+            raise IndexMissingError(f"{self.repo} has no index any more; run `mossen index {self.repo}`")
+        if self.layout.catalog.stat().st_ino != self._catalog_inode:
+            self.catalog.close()
+            self.catalog = self._open_catalog()
+            self._drop_vectors()
+        elif self.catalog.data_version() != self._data_version:
+            self._data_version = self.catalog.data_version()
+            self._drop_vectors()
+
+    def _drop_vectors(self) -> None:
+        if self._vectors is not None:
+            self._vectors.close()
+            self._vectors = None
 
     def close(self) -> None:
         """Close the catalog and the vector store."""
@@ -100,12 +126,18 @@ class Searcher:
         """The best chunks for `query` under `options`, best first."""
         return _Query(self, options).run(query)
 
+    def coverage(self) -> tuple[int, int]:
+        """(chunks with a vector, all chunks): dense search sees only the first."""
+        chunks = self.catalog.counts()[1]
+        return chunks - self.catalog.pending_count(), chunks
+
     def dense(self, query: str, limit: int, language: str | None) -> list[tuple[str, float]]:
         """Nearest chunks by cosine similarity of the query's embedding."""
         if not self.layout.vectors.exists():
             return []
         if self._vectors is None:
             self._vectors = VectorStore(self.layout.vectors, MODEL_ID, MODEL_DIM)
+        if self._embedder is None:
             self._embedder = NumpyMiniLM(bundled_model_path())
         if query not in self._query_vectors:  # strategies compared on one query embed it once
             self._query_vectors = {query: self._embedder.embed([query])[0]}
@@ -139,7 +171,22 @@ class _Query:
                 files["file_lexical"] = self.catalog.file_lexical(any_term, FILE_POOL, (2.0, 1.0))
         if query.strip() and weights.get("dense"):
             chunks["dense"] = self.searcher.dense(query, self.pool, self.options.language)
+            chunks["dense"] = self._with_pending(chunks["dense"], chunks.get("lexical", []))
         return self._fuse(chunks, files, wants_tests=bool(set(terms) & TEST_WORDS))
+
+    def _with_pending(self, dense: list[tuple[str, float]],
+                      lexical: list[tuple[str, float]]) -> list[tuple[str, float | None]]:
+        """While embedding is unfinished, a chunk without a vector takes, in the dense list, the place
+        its lexical rank gives it: otherwise the newest code, the last to be embedded, would lose
+        every dense vote and sink under older code."""
+        if not lexical or self.catalog.pending_count() == 0:
+            return dense
+        waiting = self.catalog.pending_among(cid for cid, _ in lexical)
+        merged = list(dense)
+        for rank, (cid, _) in enumerate(lexical):
+            if cid in waiting:
+                merged.insert(min(rank, len(merged)), (cid, None))  # a place, not a similarity
+        return merged
 
     def _fuse(self, chunks: dict[str, list[tuple[str, float]]], files: dict[str, list[tuple[str, float]]],
               wants_tests: bool) -> list[SearchHit]:
@@ -149,7 +196,8 @@ class _Query:
         for signal, ranked in chunks.items():
             for rank, (chunk_id, value) in enumerate(ranked):
                 score[chunk_id] = score.get(chunk_id, 0.0) + weights[signal] / (k + rank + 1)
-                raw.setdefault(chunk_id, {})[signal] = value
+                if value is not None:
+                    raw.setdefault(chunk_id, {})[signal] = value
         # Vectors of chunks no longer in the catalog (an interrupted run) drop out here.
         rows = self.catalog.chunk_rows(score)
         file_score = self._file_scores(files, score, rows)
