@@ -30,7 +30,7 @@ sys.path.insert(1, str(REPO_ROOT))
 from make_suites import fetch, load_corpora  # noqa: E402 (after the path set-up above)
 
 from indexer import STRATEGIES, IndexSettings  # noqa: E402
-from indexer.search import DEFAULT_STRATEGY  # noqa: E402
+from indexer.retrieve import DEFAULT_STRATEGY  # noqa: E402
 from mossen.evaluation.cases import Case, read_cases  # noqa: E402
 from mossen.evaluation.docstrings import strip_docstrings  # noqa: E402
 from mossen.evaluation.metrics import summarize  # noqa: E402
