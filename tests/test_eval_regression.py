@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from indexer import IndexSettings
-from indexer.search import DEFAULT_STRATEGY
+from indexer.retrieve import DEFAULT_STRATEGY
 from mossen.evaluation.cases import read_cases
 from mossen.evaluation.docstrings import strip_docstrings
 from mossen.evaluation.runner import run_suite
