@@ -90,6 +90,11 @@ def sqlalchemy_corpus(work: Path) -> Corpus:
     return Corpus("sqlalchemy", f"sqlalchemy {SQLALCHEMY_VERSION} ({scope})", work / top, SQLALCHEMY_QUERIES)
 
 
+def sqlalchemy_sdist() -> Path:
+    """The pinned sdist, downloaded once into the cache folder (the scale benchmark reads it too)."""
+    return _sqlalchemy_sdist(cache_dir())
+
+
 def _sqlalchemy_sdist(cache: Path) -> Path:
     tarball = cache / f"sqlalchemy-{SQLALCHEMY_VERSION}.tar.gz"
     if not tarball.exists():
