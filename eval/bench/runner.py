@@ -7,9 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.memory import TreeRssSampler
 
 MOSSEN = Path(sys.executable).parent / "mossen"
 CHILD_INDEX = Path(__file__).resolve().parent / "child_index.py"
@@ -49,20 +52,42 @@ class IndexRoots:
 
 @dataclass(frozen=True, slots=True)
 class Completed:
-    """A finished subprocess: its wall time and what it printed."""
+    """A finished subprocess: its wall time, what it printed, and its memory peak."""
 
     seconds: float
     stdout: str
+    max_rss_kib: int = 0  # ru_maxrss: the largest single process among the child and those it reaped
+    tree_rss_kib: int = 0  # the sampled peak of the child's whole live process tree (0 if not sampled)
+
+    @property
+    def peak_rss_kib(self) -> int:
+        """The larger of the two memory figures."""
+        return max(self.max_rss_kib, self.tree_rss_kib)
 
 
-def run_timed(cmd: list[str], env: dict[str, str]) -> Completed:
-    """Run a command to completion and time it; a failure raises with its stderr."""
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=env["PYTHONPATH"])
-    seconds = time.perf_counter() - started
+def run_timed(cmd: list[str], env: dict[str, str], sample_memory: bool = False) -> Completed:
+    """Run a command to completion and time it; a failure raises with its stderr.
+
+    Output goes to temporary files and the child is reaped with `os.wait4`, which
+    returns that one child's resource usage: RUSAGE_CHILDREN would give the peak
+    of every child so far. With `sample_memory`, the RSS of the child's whole
+    process tree is also sampled while it runs (bench.memory), which counts
+    descendants alive at the same time as a sum.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, cwd=env["PYTHONPATH"])
+        sampler = TreeRssSampler(proc.pid).start() if sample_memory else None
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        tree_kib = sampler.stop() if sampler else 0
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
-    return Completed(seconds, proc.stdout)
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{stderr[-4000:]}")
+    return Completed(seconds, stdout, usage.ru_maxrss, tree_kib)
 
 
 def mossen(args: list[str], env: dict[str, str]) -> Completed:
