@@ -58,3 +58,11 @@ class CorpusResult:
     figures: tuple[Figure, ...]
     notes: tuple[str, ...] = ()  # corpus-specific details (edit target, queries, phase split)
     profiles: dict[str, str] = field(default_factory=dict)  # title -> cProfile excerpt
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A limit one figure (a time, a memory peak) has to stay within."""
+
+    figure: str  # the Figure's name
+    limit: float  # at most this, in that figure's unit
