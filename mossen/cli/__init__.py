@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ask": ("mossen.cli.ask_cmd", "ask_command"),
     "chat": ("mossen.cli.chat_cmd", "chat_command"),
     "eval": ("mossen.cli.eval_cmd", "eval_app"),
+    "mcp": ("mossen.cli.mcp_cmd", "mcp_command"),
 }
 
 
