@@ -3,10 +3,12 @@
     .venv/bin/python eval/run_all.py [--only NAME ...] [--strategy lexical,dense,hybrid] [--no-write]
     .venv/bin/python eval/run_all.py --update-baseline     # also re-record eval/baseline.json (CI check)
     .venv/bin/python eval/run_all.py --baseline-only --update-baseline
+    .venv/bin/python eval/run_all.py --backend onnx-int8 --no-write   # another embedding backend
 
 Corpora are fetched once by eval/make_suites.py's `fetch` (pinned, from eval/corpora.toml) into
 `${XDG_CACHE_HOME:-~/.cache}/mossen-eval/corpora/`; their indexes and docstring-stripped copies live
-in the same cache folder, never in the repository. Progress goes to stderr.
+in the same cache folder, never in the repository (int8 indexes in their own folder: their model id differs,
+so they never meet fp32 ones). Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ sys.path.insert(1, str(REPO_ROOT))
 from make_suites import fetch, load_corpora  # noqa: E402 (after the path set-up above)
 
 from indexer import STRATEGIES, IndexSettings  # noqa: E402
+from indexer.embed.base import MODEL_ID, model_id_for  # noqa: E402
+from indexer.settings import DEFAULT_EMBED_BACKEND, EMBED_BACKENDS  # noqa: E402
 from indexer.retrieve import DEFAULT_STRATEGY  # noqa: E402
 from mossen.evaluation.cases import Case, read_cases  # noqa: E402
 from mossen.evaluation.docstrings import strip_docstrings  # noqa: E402
@@ -182,6 +186,12 @@ def write_baseline(result: SuiteResult, entry: Entry, tolerance: float) -> None:
     print(f"wrote {BASELINE.relative_to(REPO_ROOT)}: {DEFAULT_STRATEGY} file R@5 = {data['value']}", file=sys.stderr)
 
 
+def eval_settings(backend: str) -> IndexSettings:
+    """Settings of the eval indexes: one index root per model id, so two models never share an index."""
+    folder = "indexes" if model_id_for(backend) == MODEL_ID else f"indexes-{backend}"
+    return IndexSettings(index_root=eval_cache_root() / folder, embed_backend=backend)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -192,6 +202,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--update-baseline", action="store_true", help="re-record eval/baseline.json")
     parser.add_argument("--baseline-only", action="store_true", help="run only the regression suite")
     parser.add_argument("--no-write", action="store_true", help="print JSON, do not write RESULTS.md")
+    parser.add_argument("--backend", choices=EMBED_BACKENDS, default=DEFAULT_EMBED_BACKEND,
+                        help="embedding backend (int8 indexes live in their own folder)")
     return parser.parse_args(argv)
 
 
@@ -203,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [] if args.baseline_only else [e for e in suites if args.only is None or e.name in args.only]
     if args.update_baseline or args.baseline_only or args.only is None:
         chosen.append(regression)
-    settings = IndexSettings(index_root=eval_cache_root() / "indexes")
+    settings = eval_settings(args.backend)
     strategies = args.strategy.split(",")
     if args.update_baseline and DEFAULT_STRATEGY not in strategies:
         raise SystemExit(f"--update-baseline needs the default strategy {DEFAULT_STRATEGY!r} in --strategy")

@@ -14,10 +14,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from indexer.embed.adaptive import AdaptiveEmbedder
-from indexer.embed.base import MODEL_DIM, MODEL_ID, bundled_model_path
+from indexer.embed.adaptive import index_embedder
+from indexer.embed.base import MODEL_DIM, model_id_for
 from indexer.embed.cache import CachedEmbedding, EmbeddingCache
-from indexer.errors import IndexLockedError
+from indexer.errors import IndexLockedError, ModelMismatchError
 from indexer.lock import IndexLock
 from indexer.records import ProgressCallback, ProgressEvent, no_progress
 from indexer.settings import IndexSettings
@@ -145,17 +145,28 @@ class _DenseRun:
 
     def store(self) -> VectorStore:
         if self._store is None:
-            self._store = VectorStore(self.layout.vectors, MODEL_ID, MODEL_DIM)
+            self._store = VectorStore(self.layout.vectors, model_id_for(self.settings.embed_backend), MODEL_DIM)
         return self._store
 
     def embedding(self) -> CachedEmbedding:
         if self._embedding is None:
-            s = self.settings
+            embedder = index_embedder(self.settings)
+            recorded = self.catalog.get_meta("model")
+            if recorded is not None and recorded != embedder.model_id:  # never mix two models' vectors
+                raise ModelMismatchError(mismatch_message(recorded, self.catalog.get_meta("dimension"),
+                                                          self.settings.embed_backend))
             self._cache = EmbeddingCache(self.layout.embedding_cache)
-            embedder = AdaptiveEmbedder(bundled_model_path(), s.chunk_max_tokens, s.embed_batch_size,
-                                        s.light_embed_limit)
             self._embedding = CachedEmbedding(self._cache, embedder)
         return self._embedding
+
+
+def mismatch_message(recorded: str, dimension: str | None, backend: str) -> str:
+    """Why an index cannot be used with `backend`, and the two ways out."""
+    wanted = model_id_for(backend)
+    other = next((b for b in ("onnx-int8", "onnx") if model_id_for(b) == recorded), None)
+    hint = f", or set index.backend = \"{other}\" (MOSSEN_INDEX_BACKEND)" if other and other != backend else ""
+    return (f"this index was built with {recorded} ({dimension} dims) but the embedding backend "
+            f"{backend!r} embeds with {wanted} ({MODEL_DIM} dims); run `mossen index --rebuild`{hint}")
 
 
 def dense_coverage(catalog: Catalog) -> tuple[int, int]:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from indexer.chunking import Chunker, ChunkLimits
-from indexer.dense import DENSE_LOCK, embed_pending
+from indexer.dense import DENSE_LOCK, embed_pending, mismatch_message
 from indexer.discover import Candidate, discover_files
-from indexer.embed.base import MODEL_DIM, MODEL_ID, bundled_model_path
+from indexer.embed.base import MODEL_DIM, bundled_model_path, model_id_for
 from indexer.embed.cache import text_hash
 from indexer.embed.tokens import TokenCounter
 from indexer.errors import ModelMismatchError, RepoPathError
@@ -89,7 +89,7 @@ def index_repo(
                 layout.wipe()  # an older catalog format is rebuilt; vectors come back from the cache
         layout.empty_trash()
         with Catalog(layout.catalog) as catalog:
-            _check_model(catalog)
+            _check_model(catalog, model_id_for(settings.embed_backend), settings.embed_backend)
             lexical = _Run(repo, settings, layout, catalog, progress).execute(started)
     if dense is False:
         return lexical
@@ -118,15 +118,12 @@ def _older_format(layout: IndexLayout) -> bool:
         return catalog.get_meta("model") is not None and catalog.get_meta("schema") != SCHEMA_VERSION
 
 
-def _check_model(catalog: Catalog) -> None:
+def _check_model(catalog: Catalog, model_id: str, backend: str) -> None:
     model, dim = catalog.get_meta("model"), catalog.get_meta("dimension")
     if model is None:
-        catalog.set_meta(model=MODEL_ID, dimension=str(MODEL_DIM), schema=SCHEMA_VERSION)
-    elif model != MODEL_ID or int(dim or 0) != MODEL_DIM:
-        raise ModelMismatchError(
-            f"this index was built with {model} ({dim} dims) but mossen embeds with "
-            f"{MODEL_ID} ({MODEL_DIM} dims); run `mossen index --rebuild`"
-        )
+        catalog.set_meta(model=model_id, dimension=str(MODEL_DIM), schema=SCHEMA_VERSION)
+    elif model != model_id or int(dim or 0) != MODEL_DIM:
+        raise ModelMismatchError(mismatch_message(model, dim, backend))
 
 
 class _Run:

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pathspec
 
-from indexer.embed.base import MODEL_DIM, MODEL_ID, bundled_model_path
+from indexer.embed.base import MODEL_DIM, MODEL_ID, Embedder, bundled_model_path, model_id_for
 from indexer.embed.numpy_minilm import NumpyMiniLM
-from indexer.errors import IndexMissingError
+from indexer.errors import IndexMissingError, ModelMismatchError
 from indexer.identifiers import query_terms
 from indexer.pipeline import resolve_repo
 from indexer.records import SearchHit
@@ -77,9 +77,10 @@ class Searcher:
         if not self.layout.exists:
             raise IndexMissingError(f"{repo} has no index yet; run `mossen index {repo}` first")
         self.repo = repo
+        self.settings = settings
         self.catalog = self._open_catalog()
         self._vectors: VectorStore | None = None
-        self._embedder: NumpyMiniLM | None = None
+        self._embedder: Embedder | None = None
         self._query_vectors: dict[str, np.ndarray] = {}
 
     def _open_catalog(self) -> Catalog:
@@ -135,13 +136,31 @@ class Searcher:
         """Nearest chunks by cosine similarity of the query's embedding."""
         if not self.layout.vectors.exists():
             return []
+        model = self.catalog.get_meta("model") or MODEL_ID
         if self._vectors is None:
-            self._vectors = VectorStore(self.layout.vectors, MODEL_ID, MODEL_DIM)
-        if self._embedder is None:
-            self._embedder = NumpyMiniLM(bundled_model_path())
+            self._vectors = VectorStore(self.layout.vectors, model, MODEL_DIM)
+        if self._embedder is None or self._embedder.model_id != model:
+            self._embedder = query_embedder(model, self.settings)
         if query not in self._query_vectors:  # strategies compared on one query embed it once
             self._query_vectors = {query: self._embedder.embed([query])[0]}
         return self._vectors.query(self._query_vectors[query], limit, language)
+
+
+def query_embedder(model: str, settings: IndexSettings) -> Embedder:
+    """The embedder of queries for an index that records `model`: the very model its chunks were embedded by.
+
+    fp32 indexes (torch or ONNX) take the numpy forward pass (no onnxruntime, no torch);
+    int8 ones the int8 ONNX session, exported into the models folder if it went missing.
+    """
+    if model == MODEL_ID:
+        return NumpyMiniLM(bundled_model_path(), settings.chunk_max_tokens)
+    if model == model_id_for("onnx-int8"):
+        from indexer.embed.onnx_minilm import load_onnx_minilm  # onnxruntime: int8 indexes only
+
+        return load_onnx_minilm(bundled_model_path(), settings.models_dir, "int8", settings.chunk_max_tokens,
+                                threads=settings.embed_threads)
+    raise ModelMismatchError(f"this index was built with {model}, which mossen cannot embed queries with; "
+                             "run `mossen index --rebuild`")
 
 
 class _Query:

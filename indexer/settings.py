@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MIB = 1024 * 1024
+# How chunks are embedded: ONNX Runtime with dynamic int8 weights, ONNX Runtime in fp32,
+# or sentence-transformers on torch. "onnx" and "torch" compute the same vectors.
+EMBED_BACKENDS = ("onnx-int8", "onnx", "torch")
+DEFAULT_EMBED_BACKEND = "onnx-int8"
 
 
 def default_index_root() -> Path:
@@ -28,10 +32,22 @@ class IndexSettings:
     # through sentence-transformers, whose start-up only pays off in bulk.
     light_embed_limit: int = 64
     chunk_max_tokens: int = 256  # the embedder's window
+    embed_backend: str = DEFAULT_EMBED_BACKEND  # one of EMBED_BACKENDS
+    embed_threads: int = 0  # ONNX Runtime intra-op threads; 0: one per core
     chunk_min_tokens: int = 48  # smaller siblings are merged
     lock_timeout: float = 10.0
     commit_every: int = 200  # at most this many files per write transaction
     batch_chunks: int = 512  # ... or this many chunks, whichever comes first
+
+    def __post_init__(self) -> None:
+        if self.embed_backend not in EMBED_BACKENDS:
+            raise ValueError(f"unknown embedding backend {self.embed_backend!r}; "
+                             f"choose from {', '.join(EMBED_BACKENDS)}")
+
+    @property
+    def models_dir(self) -> Path:
+        """Where models exported on this machine (ONNX) are kept, beside the indexes."""
+        return self.index_root.expanduser() / "models"
 
     def index_dir(self, repo: Path) -> Path:
         """The folder of this repository's index: keyed by its resolved path."""

@@ -29,7 +29,7 @@ def verify_index(repo: Path, settings: IndexSettings, check_tree: bool = True,
         chunk_ids = catalog.all_chunk_ids()
         vector_ids: set[str] = set()
         if chunk_ids or layout.vectors.exists():
-            with VectorStore(layout.vectors, MODEL_ID, MODEL_DIM) as vectors:
+            with VectorStore(layout.vectors, catalog.get_meta("model") or MODEL_ID, MODEL_DIM) as vectors:
                 vector_ids = vectors.all_ids()
         pending = catalog.pending_among(chunk_ids)
         dead = set(catalog.dead_ids(len(vector_ids) + 1))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from indexer.settings import IndexSettings, default_index_root
+from indexer.settings import EMBED_BACKENDS, DEFAULT_EMBED_BACKEND, IndexSettings, default_index_root
 from mossen.errors import ConfigError
 from mossen.providers.base import ModelOptions
 
@@ -83,6 +83,19 @@ def _mode(value: Any) -> str:
     return str(value)
 
 
+def _backend(value: Any) -> str:
+    if value not in EMBED_BACKENDS:
+        raise ValueError("expected " + ", ".join(f'"{b}"' for b in EMBED_BACKENDS))
+    return str(value)
+
+
+def _threads(value: Any) -> int:
+    number = _int(value)
+    if number < 0:
+        raise ValueError("expected 0 (one per core) or more")
+    return number
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -111,6 +124,9 @@ KEYS: dict[str, Key] = {
     "index.max_file_size": Key(_size, 1024**2, "files larger than this are skipped (bytes or \"1MiB\")"),
     "index.exclude": Key(_strings, (), "extra gitignore-style patterns to leave out"),
     "index.batch_size": Key(_int, 32, "texts per embedding batch"),
+    "index.backend": Key(_backend, DEFAULT_EMBED_BACKEND,
+                         'how chunks are embedded: "onnx-int8", "onnx" (fp32) or "torch"'),
+    "index.threads": Key(_threads, 0, "ONNX Runtime threads for embedding (0: one per core)"),
     "index.lock_timeout": Key(float, 10.0, "seconds a second indexer waits for the lock before giving up"),
     "search.top_k": Key(_int, 10, "results shown by `mossen search`"),
     "search.server": Key(_bool, True, "keep a warm search server per repository (started on demand)"),
@@ -214,6 +230,8 @@ class Config:
             max_file_bytes=self.values["index.max_file_size"],
             exclude=self.values["index.exclude"],
             embed_batch_size=self.values["index.batch_size"],
+            embed_backend=self.values["index.backend"],
+            embed_threads=self.values["index.threads"],
             lock_timeout=self.values["index.lock_timeout"],
         )
 

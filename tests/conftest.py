@@ -36,9 +36,29 @@ def make_repo(root: Path, files: dict[str, str], commit: bool = True) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def onnx_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled model exported to ONNX (fp32 and int8) once per session: an export takes seconds."""
+    from indexer.embed.base import bundled_model_path
+    from indexer.embed.onnx_export import onnx_model_file
+
+    folder = tmp_path_factory.mktemp("onnx-exports")
+    onnx_model_file(bundled_model_path(), folder, "int8")
+    return folder
+
+
+def seed_models(index_root: Path, exports: Path) -> None:
+    """Give a fresh index root the session's exports (hard links), as on a machine that indexed before."""
+    models = index_root / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    for path in exports.iterdir():
+        os.link(path, models / path.name)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> IndexSettings:
+def settings(tmp_path: Path, onnx_exports: Path) -> IndexSettings:
     """Settings whose index root is private to the test."""
+    seed_models(tmp_path / "indexes", onnx_exports)
     return IndexSettings(index_root=tmp_path / "indexes", lock_timeout=2.0)
 
 
@@ -70,5 +90,7 @@ class Mossen:
 
 
 @pytest.fixture
-def mossen(tmp_path: Path) -> Mossen:
+def mossen(tmp_path: Path, onnx_exports: Path) -> Mossen:
+    if not (tmp_path / "indexes" / "models").exists():  # `settings` may have seeded it already
+        seed_models(tmp_path / "indexes", onnx_exports)
     return Mossen(tmp_path / "indexes")

@@ -11,6 +11,9 @@ from indexer.errors import EmbedderError
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_DIM = 384
+# int8 vectors differ from fp32 ones (torch, numpy and ONNX fp32 agree to 1e-5), so an
+# index embedded in int8 records its own model id and never mixes with the others.
+INT8_SUFFIX = "#onnx-int8"
 
 
 class Embedder(Protocol):
@@ -22,6 +25,11 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed `texts`; returns an array of shape (len(texts), dimension)."""
         ...
+
+
+def model_id_for(backend: str) -> str:
+    """The model id an index built with `backend` ("onnx-int8", "onnx", "torch") records."""
+    return MODEL_ID + INT8_SUFFIX if backend == "onnx-int8" else MODEL_ID
 
 
 def bundled_model_path() -> Path:
