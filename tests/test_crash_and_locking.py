@@ -133,6 +133,13 @@ def test_second_indexer_gives_up_naming_the_holder(tmp_path: Path, mossen: Mosse
 def test_second_indexer_waits_then_succeeds(tmp_path: Path, mossen: Mossen) -> None:
     repo = make_repo(tmp_path / "repo", {f"m{n}.py": module(n) for n in range(40)})
     first = mossen.popen("index", str(repo))
+    layout = IndexLayout.for_repo(repo.resolve(), _settings(mossen))
+    deadline = time.monotonic() + 60
+    # Started only once the first holds the lock: else the second may win it and, on a loaded
+    # machine, hold it past the first's default wait, and the first would (rightly) give up.
+    while not (layout.folder / "lock").exists() or (layout.folder / "lock").stat().st_size == 0:
+        assert time.monotonic() < deadline and first.poll() is None, "the first indexer never took the lock"
+        time.sleep(0.05)
     second = mossen.popen("index", str(repo), MOSSEN_INDEX_LOCK_TIMEOUT="300")
     assert first.wait(timeout=600) == 0
     assert second.wait(timeout=600) == 0
