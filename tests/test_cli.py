@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from indexer.embed.base import model_id_for
+from indexer.settings import DEFAULT_EMBED_BACKEND
 from tests.conftest import Mossen, make_repo
 
 pytestmark = pytest.mark.slow
@@ -120,7 +122,9 @@ def test_human_output_and_status(repo: Path, mossen: Mossen) -> None:
     status = mossen.run("status", str(repo), "--json")
     info = json.loads(status.stdout)
     assert info["files"] == 4 and info["chunks"] >= 4 and info["stale_files"] == 0
-    assert info["model"] == "sentence-transformers/all-MiniLM-L6-v2" and info["dimension"] == 384
+    # the default backend's model: all-MiniLM-L6-v2, with "#onnx-int8" when int8 vectors are the default
+    assert info["model"] == model_id_for(DEFAULT_EMBED_BACKEND) and info["dimension"] == 384
+    assert info["model"].startswith("sentence-transformers/all-MiniLM-L6-v2")
     assert set(info["languages"]) == {"python", "go", "typescript", "markdown"}
     (repo / "src/net/new.py").write_text("X = 1\n")
     assert json.loads(mossen.run("status", str(repo), "--json").stdout)["stale_files"] == 1
