@@ -11,7 +11,9 @@ MIB = 1024 * 1024
 # How chunks are embedded: ONNX Runtime with dynamic int8 weights, ONNX Runtime in fp32,
 # or sentence-transformers on torch. "onnx" and "torch" compute the same vectors.
 EMBED_BACKENDS = ("onnx-int8", "onnx", "torch")
-DEFAULT_EMBED_BACKEND = "onnx-int8"
+# fp32: int8 measured ~2x faster but lowered file MRR by ~0.01 (paired CI below zero on
+# some eval suites, eval/BENCH-EMBED.md), so it is opt-in.
+DEFAULT_EMBED_BACKEND = "onnx"
 
 
 def default_index_root() -> Path:
@@ -28,8 +30,9 @@ class IndexSettings:
     max_file_bytes: int = 1 * MIB
     exclude: tuple[str, ...] = ()  # extra gitignore-style patterns
     embed_batch_size: int = 32
-    # Up to this many new texts are embedded by the light numpy model; more go
-    # through sentence-transformers, whose start-up only pays off in bulk.
+    # Up to this many new texts are embedded by the light numpy model; more go through
+    # the bulk backend (ONNX or torch), whose start-up only pays off in bulk. An
+    # "onnx-int8" index embeds everything in int8 (its vectors differ from fp32 ones).
     light_embed_limit: int = 64
     chunk_max_tokens: int = 256  # the embedder's window
     embed_backend: str = DEFAULT_EMBED_BACKEND  # one of EMBED_BACKENDS
