@@ -22,10 +22,12 @@ from indexer.lock import IndexLock
 from indexer.records import ProgressCallback, ProgressEvent, no_progress
 from indexer.settings import IndexSettings
 from indexer.store.catalog import Catalog
+from indexer.store.backends import VectorBackend, vector_backend
 from indexer.store.layout import IndexLayout
 from indexer.store.vectors import VectorStore
 
 DENSE_LOCK = "dense.lock"
+STORE_KEY = "vector_store"  # catalog meta: the backend location the vectors were checked against
 BATCH = 512  # chunks per embed, upsert and commit: long enough to sort by length, short enough to lose little
 
 
@@ -72,6 +74,7 @@ class _DenseRun:
     def __init__(self, layout: IndexLayout, settings: IndexSettings, catalog: Catalog,
                  progress: ProgressCallback) -> None:
         self.layout, self.settings, self.catalog, self.progress = layout, settings, catalog, progress
+        self.backend: VectorBackend = vector_backend(layout, settings)
         self._store: VectorStore | None = None
         self._cache: EmbeddingCache | None = None
         self._embedding: CachedEmbedding | None = None
@@ -81,10 +84,11 @@ class _DenseRun:
         try:
             self._bury_dead()
             self._fill(limit)
-            if self.catalog.pending_count() == 0 and self._store_count() != self.catalog.counts()[1]:
+            if self.catalog.pending_count() == 0 and self._needs_reconcile():
                 self._reconcile()  # e.g. the vector folder was lost: repair, then fill again
                 self._bury_dead()
                 self._fill(None)
+                self.catalog.set_meta(**{STORE_KEY: self.backend.location})
             return DenseReport(
                 embedded=self._embedding.computed if self._embedding else 0,
                 cache_hits=self._embedding.hits if self._embedding else 0, stored=self.stored,
@@ -106,7 +110,11 @@ class _DenseRun:
                 break
             rows = self.catalog.chunk_rows(ids)
             items = [rows[i] for i in ids if i in rows]
+            if items and self.backend.shared:  # another machine may have sent these already
+                have = self.store().present([r.chunk_id for r in items])
+                items = [r for r in items if r.chunk_id not in have]
             if items:
+                self.store()  # opened first: an unreachable server fails before any embedding is done
                 vectors = self.embedding().vectors([r.text_hash for r in items], [r.chunk.embedding_text for r in items])
                 self.store().upsert([r.chunk_id for r in items], vectors,
                                     [{"path": r.chunk.path, "language": r.chunk.language} for r in items])
@@ -119,16 +127,16 @@ class _DenseRun:
 
     def _bury_dead(self) -> None:
         while ids := self.catalog.dead_ids(BATCH * 4):
-            if self._has_vectors():
+            if self._has_vectors() and not self.backend.shared:  # a shared vector may serve another machine
                 self.store().delete(ids)
             with self.catalog.transaction():
                 self.catalog.bury(ids)
             self.deleted += len(ids)
 
     def _reconcile(self) -> None:
-        """Vectors without a chunk are deleted; chunks without a vector become pending again."""
-        stored = self.store().all_ids()
+        """Vectors without a chunk are deleted (not in a shared store); chunks without a vector become pending."""
         wanted = self.catalog.all_chunk_ids()
+        stored = self.store().present(wanted) if self.backend.shared else self.store().all_ids()
         orphans, missing = sorted(stored - wanted), sorted(wanted - stored)
         self.progress(ProgressEvent("repair", 0, len(orphans) + len(missing)))
         if orphans:
@@ -138,14 +146,21 @@ class _DenseRun:
         self.repaired += len(orphans) + len(missing)
 
     def _has_vectors(self) -> bool:
-        return self._store is not None or self.layout.vectors.exists()
+        return self._store is not None or self.backend.has_vectors()
 
-    def _store_count(self) -> int:
-        return self.store().count() if self._has_vectors() or self.catalog.counts()[1] else 0
+    def _needs_reconcile(self) -> bool:
+        """Whether the store may lack vectors the catalog counts as made, or hold ones it dropped."""
+        chunks = self.catalog.counts()[1]
+        if not chunks and not self._has_vectors():
+            return False
+        if self.catalog.get_meta(STORE_KEY) != self.backend.location:
+            return True  # made for another store (the configuration changed), or never checked: check once
+        count = self.store().count()
+        return count < chunks if self.backend.shared else count != chunks  # a shared one holds others' too
 
     def store(self) -> VectorStore:
         if self._store is None:
-            self._store = VectorStore(self.layout.vectors, model_id_for(self.settings.embed_backend), MODEL_DIM)
+            self._store = self.backend.open(model_id_for(self.settings.embed_backend), MODEL_DIM)
         return self._store
 
     def embedding(self) -> CachedEmbedding:

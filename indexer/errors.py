@@ -5,7 +5,8 @@
     ├── IndexLockedError      another process holds the index's lock
     ├── ModelMismatchError    the index was built with another embedding model
     ├── IndexMissingError     no index exists yet for this repository
-    └── EmbedderError         the bundled model could not be loaded
+    ├── EmbedderError         the bundled model could not be loaded
+    └── VectorStoreError      the vector store (a Chroma server) cannot be reached or failed
 """
 
 from __future__ import annotations
@@ -37,3 +38,7 @@ class IndexMissingError(IndexerError):
 
 class EmbedderError(IndexerError):
     """The embedding model could not be loaded or run."""
+
+
+class VectorStoreError(IndexerError):
+    """The vector store could not be reached, failed mid-run, or cannot name this repository."""

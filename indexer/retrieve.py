@@ -18,10 +18,12 @@ from indexer.records import SearchHit
 from indexer.settings import IndexSettings
 from indexer.store.catalog import SCHEMA_VERSION, Catalog, ChunkRow
 from indexer.store.layout import IndexLayout
+from indexer.store.backends import vector_backend
 from indexer.store.vectors import VectorStore
 
 RRF_K = 20  # reciprocal-rank-fusion constant; 20 beat Cormack et al.'s 60 on every suite family
 FILE_POOL = 50  # files considered by file-level signals
+SHARED_OVERFETCH = 3  # a shared vector store is asked for this many times the pool (see Searcher.dense)
 TEST_WORDS = frozenset({"test", "tests", "testing", "spec", "fixture", "fixtures"})
 
 _FUSION = {"dense": 1.5, "lexical": 0.5}
@@ -79,6 +81,7 @@ class Searcher:
         self.repo = repo
         self.settings = settings
         self.catalog = self._open_catalog()
+        self._backend = vector_backend(self.layout, settings)
         self._vectors: VectorStore | None = None
         self._embedder: Embedder | None = None
         self._query_vectors: dict[str, np.ndarray] = {}
@@ -134,16 +137,21 @@ class Searcher:
 
     def dense(self, query: str, limit: int, language: str | None) -> list[tuple[str, float]]:
         """Nearest chunks by cosine similarity of the query's embedding."""
-        if not self.layout.vectors.exists():
+        if not self._backend.has_vectors():
             return []
         model = self.catalog.get_meta("model") or MODEL_ID
         if self._vectors is None:
-            self._vectors = VectorStore(self.layout.vectors, model, MODEL_DIM)
+            self._vectors = self._backend.open(model, MODEL_DIM)
         if self._embedder is None or self._embedder.model_id != model:
             self._embedder = query_embedder(model, self.settings)
         if query not in self._query_vectors:  # strategies compared on one query embed it once
             self._query_vectors = {query: self._embedder.embed([query])[0]}
-        return self._vectors.query(self._query_vectors[query], limit, language)
+        if not self._backend.shared:
+            return self._vectors.query(self._query_vectors[query], limit, language)
+        # Other machines' vectors (other versions of changed code) would take ranks: ask for more, keep ours.
+        found = self._vectors.query(self._query_vectors[query], limit * SHARED_OVERFETCH, language)
+        ours = self.catalog.chunk_rows(cid for cid, _ in found)
+        return [(cid, score) for cid, score in found if cid in ours][:limit]
 
 
 def query_embedder(model: str, settings: IndexSettings) -> Embedder:

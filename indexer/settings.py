@@ -16,6 +16,26 @@ EMBED_BACKENDS = ("onnx-int8", "onnx", "torch")
 DEFAULT_EMBED_BACKEND = "onnx"
 
 
+@dataclass(frozen=True, slots=True)
+class ChromaServer:
+    """A Chroma server holding the vectors instead of the embedded store (`index.store = "chroma-server"`).
+
+    `repo_id` names the repository on a shared server; empty: its root commit (see indexer/store/backends.py).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ssl: bool = False
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # e.g. an auth token: kept out of reprs
+    repo_id: str = ""
+    connect_timeout: float = 5.0
+
+    @property
+    def address(self) -> str:
+        """host:port, as messages name it."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
 def default_index_root() -> Path:
     """`$XDG_DATA_HOME/mossen/indexes`, falling back to ~/.local/share."""
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -41,6 +61,7 @@ class IndexSettings:
     lock_timeout: float = 10.0
     commit_every: int = 200  # at most this many files per write transaction
     batch_chunks: int = 512  # ... or this many chunks, whichever comes first
+    chroma: ChromaServer | None = None  # None: the embedded store in the index folder
 
     def __post_init__(self) -> None:
         if self.embed_backend not in EMBED_BACKENDS:

@@ -12,7 +12,7 @@ from indexer.reading import SourceFile, read_source
 from indexer.settings import IndexSettings
 from indexer.store.catalog import Catalog
 from indexer.store.layout import IndexLayout
-from indexer.store.vectors import VectorStore
+from indexer.store.backends import vector_backend
 
 
 def verify_index(repo: Path, settings: IndexSettings, check_tree: bool = True,
@@ -28,9 +28,11 @@ def verify_index(repo: Path, settings: IndexSettings, check_tree: bool = True,
         problems += catalog.integrity_problems()
         chunk_ids = catalog.all_chunk_ids()
         vector_ids: set[str] = set()
-        if chunk_ids or layout.vectors.exists():
-            with VectorStore(layout.vectors, catalog.get_meta("model") or MODEL_ID, MODEL_DIM) as vectors:
-                vector_ids = vectors.all_ids()
+        backend = vector_backend(layout, settings)
+        if chunk_ids or backend.has_vectors():
+            with backend.open(catalog.get_meta("model") or MODEL_ID, MODEL_DIM) as vectors:
+                # a shared collection also holds other machines' vectors: only ours are checked
+                vector_ids = vectors.present(chunk_ids) if backend.shared else vectors.all_ids()
         pending = catalog.pending_among(chunk_ids)
         dead = set(catalog.dead_ids(len(vector_ids) + 1))
         if orphans := vector_ids - chunk_ids - dead:

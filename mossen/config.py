@@ -13,14 +13,18 @@ documents every key; a test keeps it in step with KEYS below.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from indexer.settings import EMBED_BACKENDS, DEFAULT_EMBED_BACKEND, IndexSettings, default_index_root
-from mossen.errors import ConfigError
+from indexer.settings import ChromaServer
+from mossen.errors import ConfigError, PrivacyError
+from mossen.providers.locality import is_local_endpoint
 from mossen.providers.base import ModelOptions
 
 
@@ -96,6 +100,41 @@ def _threads(value: Any) -> int:
     return number
 
 
+def _store(value: Any) -> str:
+    if value not in ("embedded", "chroma-server"):
+        raise ValueError('expected "embedded" or "chroma-server"')
+    return str(value)
+
+
+def _port(value: Any) -> int:
+    number = _int(value)
+    if not 0 < number < 65536:
+        raise ValueError("expected a port, 1-65535")
+    return number
+
+
+def _headers(value: Any) -> dict[str, str]:
+    """A table of HTTP headers; from the environment, a JSON object. `${VAR}` values are expanded later."""
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValueError('expected a table of strings, e.g. { Authorization = "Bearer ${CHROMA_TOKEN}" }')
+    return dict(value)
+
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand(headers: dict[str, str], env: Mapping[str, str], source: str) -> dict[str, str]:
+    """`${VAR}` inside header values, read from the environment (tokens stay out of config files)."""
+    def value(match: re.Match[str]) -> str:
+        if match.group(1) not in env:
+            raise ConfigError(f"chroma.headers from {source} names ${{{match.group(1)}}}, which is not set")
+        return env[match.group(1)]
+
+    return {name: _ENV_REFERENCE.sub(value, text) for name, text in headers.items()}
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -128,6 +167,12 @@ KEYS: dict[str, Key] = {
                          'how chunks are embedded: "onnx-int8", "onnx" (fp32) or "torch"'),
     "index.threads": Key(_threads, 0, "ONNX Runtime threads for embedding (0: one per core)"),
     "index.lock_timeout": Key(float, 10.0, "seconds a second indexer waits for the lock before giving up"),
+    "index.store": Key(_store, "embedded", '"embedded" (in the index folder) or "chroma-server" (see [chroma])'),
+    "chroma.host": Key(str, "127.0.0.1", "the Chroma server's host (index.store = \"chroma-server\")"),
+    "chroma.port": Key(_port, 8000, "the Chroma server's port"),
+    "chroma.ssl": Key(_bool, False, "talk to the Chroma server over HTTPS"),
+    "chroma.headers": Key(_headers, {}, "HTTP headers for the Chroma server, e.g. an auth token; ${VAR} from env"),
+    "chroma.repo_id": Key(str, "", "this repository's name on a shared server (default: its root commit)"),
     "search.top_k": Key(_int, 10, "results shown by `mossen search`"),
     "search.server": Key(_bool, True, "keep a warm search server per repository (started on demand)"),
     "search.server_idle": Key(_positive, 600.0, "seconds without a search before the server stops"),
@@ -233,7 +278,23 @@ class Config:
             embed_backend=self.values["index.backend"],
             embed_threads=self.values["index.threads"],
             lock_timeout=self.values["index.lock_timeout"],
+            chroma=self.chroma_server(),
         )
+
+    def chroma_server(self) -> ChromaServer | None:
+        """The Chroma server holding the vectors, None for the embedded store; refused off this machine
+        under privacy = "local", before anything is sent (chunk vectors and paths would go there)."""
+        if self.values["index.store"] != "chroma-server":
+            return None
+        host = self.values["chroma.host"].strip()
+        bracketed = f"[{host}]" if ":" in host and not host.startswith("[") else host  # IPv6, as in a URL
+        if self.values["privacy"] == "local" and not is_local_endpoint(bracketed):
+            raise PrivacyError(f"privacy is \"local\" but index.store is a Chroma server at {host}, which is not "
+                               "this machine; nothing was sent. Use 127.0.0.1 / localhost / ::1, index.store = "
+                               "\"embedded\", or privacy = \"any\"")
+        return ChromaServer(host=host.strip("[]"), port=self.values["chroma.port"], ssl=self.values["chroma.ssl"],
+                            headers=tuple(sorted(self.values["chroma.headers"].items())),
+                            repo_id=self.values["chroma.repo_id"].strip())
 
 
 def load_config(repo: Path | None, flags: Mapping[str, Any] | None = None,
@@ -257,4 +318,5 @@ def load_config(repo: Path | None, flags: Mapping[str, Any] | None = None,
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"{name} = {raw!r} from {source}: {exc}") from exc
             sources[name] = source
+    values["chroma.headers"] = _expand(values["chroma.headers"], env, sources["chroma.headers"])
     return Config(values, sources)
