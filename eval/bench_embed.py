@@ -92,7 +92,7 @@ def backends(threads: int, models: Path) -> dict[str, Callable[[], Callable[[lis
         return load
 
     return {"torch (sentence-transformers, batch 32)": torch_st,
-            "onnx fp32 (batch 32: index.batch_size, the default backend)": onnx("fp32", 32),
+            "onnx fp32 (batch 32 = index.batch_size, as shipped)": onnx("fp32", 32),
             "onnx fp32 (batch 1)": onnx("fp32", 1),
             "onnx int8 (batch 32)": onnx("int8", 32), "onnx int8 (batch 1, as shipped)": onnx("int8", 1)}
 
