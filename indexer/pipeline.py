@@ -167,7 +167,7 @@ class _Run:
             s = self.settings
             counter = TokenCounter(bundled_model_path())
             self._chunker = Chunker(ChunkLimits(count_tokens=counter, max_tokens=s.chunk_max_tokens,
-                                                min_tokens=s.chunk_min_tokens))
+                                                min_tokens=s.chunk_min_tokens, count_lines=counter.count_lines))
         return self._chunker
 
     # -- steps -------------------------------------------------------------------

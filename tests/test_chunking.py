@@ -21,8 +21,11 @@ def counter() -> TokenCounter:
     return TokenCounter(bundled_model_path())
 
 
-def make(counter: TokenCounter, max_tokens: int = 256, min_tokens: int = 48, window_lines: int = 40) -> Chunker:
-    return Chunker(ChunkLimits(counter, max_tokens, min_tokens, window_lines))
+def make(counter: TokenCounter, max_tokens: int = 256, min_tokens: int = 48, window_lines: int = 40,
+         per_line: bool = True) -> Chunker:
+    """The chunker as the indexer builds it (per-line token counts summed), or counting each text whole."""
+    return Chunker(ChunkLimits(counter, max_tokens, min_tokens, window_lines,
+                               count_lines=counter.count_lines if per_line else None))
 
 
 def read(name: str) -> str:
@@ -379,3 +382,32 @@ def test_undecodable_bytes_as_surrogates_do_not_raise(counter: TokenCounter) -> 
     source = b"def f():\n    return '\xff\xfe'\n".decode("utf-8", "surrogateescape")
     chunks = make(counter).chunk("s.py", source, "python")
     assert [(c.start_line, c.end_line) for c in chunks] == [(1, 2)]
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("max_tokens", [256, 64])
+def test_summed_line_counts_chunk_exactly_as_whole_text_counts(counter: TokenCounter, max_tokens: int) -> None:
+    """The indexer's fast path (each line tokenized once per file, ranges summed) changes no chunk."""
+    files = [FIXTURES / name for name in FIXTURE_NAMES]
+    files += sorted((REPO / "indexer").rglob("*.py"))[:25] + [REPO / "README.md"]
+    fast, whole = make(counter, max_tokens, min_tokens=16, per_line=True), make(counter, max_tokens, min_tokens=16,
+                                                                                per_line=False)
+    compared = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        language = language_for_path(path.name)
+        assert fast.chunk(path.name, text, language) == whole.chunk(path.name, text, language), path
+        compared += 1
+    assert compared > 30
+
+
+def test_line_counts_add_up_to_the_count_of_joined_lines(counter: TokenCounter) -> None:
+    lines = ["def f(x):", "", "    return x\u00e9 + 1  # caf\u00e9 \u4e2d\u6587", "\t\ttail\x0bend", "getUserName()"]
+    per_line = counter.count_lines(lines)
+    for start in range(len(lines)):
+        for end in range(start, len(lines)):
+            joined = "\n".join(lines[start:end + 1])
+            assert counter(joined) == counter("") + sum(per_line[start:end + 1]), (start, end)
+            assert counter("# path: a.py\n" + joined) == counter("# path: a.py") + sum(per_line[start:end + 1])

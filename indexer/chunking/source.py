@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable
+from itertools import accumulate
+from typing import Callable, Sequence
 
 from indexer.records import Chunk
 
@@ -22,6 +23,10 @@ class ChunkLimits:
     max_tokens: int = 256  # the embedder's window: no chunk's embedding_text may exceed it
     min_tokens: int = 48  # adjacent small siblings are merged up to max_tokens
     window_lines: int = 40  # line-window size for the fallback
+    # Tokens of each line, special tokens left out, for a tokenizer whose count of
+    # newline-joined lines is the sum of theirs (WordPiece: no word spans a newline).
+    # Given, a range of rows costs two lookups instead of a tokenizer call.
+    count_lines: Callable[[Sequence[str]], list[int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,8 @@ class Source:
         # tree-sitter counts rows at "\n" only, so split exactly there.
         self.lines = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
         self._cache: dict[tuple[str, int, int], int] = {}
+        self._context_tokens: dict[str, int] = {}
+        self._prefix: list[int] | None = None  # tokens of rows [0, i), when the counter adds up over lines
         self.overhead = self.count("")  # special tokens added to every text
 
     def count(self, text: str) -> int:
@@ -84,10 +91,30 @@ class Source:
 
     def tokens(self, context: str, start: int, end: int) -> int:
         """Tokens of the embedding text a chunk of these rows would have."""
+        if self.limits.count_lines is not None:
+            return self._summed_tokens(context, start, end)
         key = (context, start, end)
         if key not in self._cache:
             self._cache[key] = self.count(embedding_text(context, self.text(start, end)))
         return self._cache[key]
+
+    def _summed_tokens(self, context: str, start: int, end: int) -> int:
+        """`tokens` from per-line counts: the context's, then the rows' (each line counted once per file)."""
+        if self._prefix is None:
+            assert self.limits.count_lines is not None
+            try:
+                per_line = self.limits.count_lines(self.lines)
+            except (UnicodeError, TypeError, ValueError):  # lone surrogates from undecodable bytes
+                per_line = self.limits.count_lines([ln.encode("utf-8", "replace").decode("utf-8")
+                                                    for ln in self.lines])
+            self._prefix = [0, *accumulate(per_line)]
+        end = min(end, len(self.lines) - 1)
+        rows = self._prefix[end + 1] - self._prefix[start] if start <= end else 0
+        if not context:
+            return self.overhead + rows
+        if context not in self._context_tokens:
+            self._context_tokens[context] = self.count(context)  # "context\ntext": newline-joined too
+        return self._context_tokens[context] + rows
 
     def fitting_tokens(self, context: str, start: int, end: int) -> int | None:
         """Tokens of these rows with `context`, or None when over max_tokens.

@@ -166,13 +166,14 @@ class Catalog:
              row.indexed_ns, note),
         )
         path_terms = _path_terms(row.path)
+        bodies = [" ".join(code_terms(item.chunk.text)) for item in chunks]
         # The whole file as one lexical document: commit-style questions name
         # concepts spread over a file, which no single chunk holds.
         self._db.execute(
             "INSERT INTO file_terms(rowid, path, body) VALUES (?, ?, ?)",
-            (cur.lastrowid, path_terms, " ".join(t for c in chunks for t in code_terms(c.chunk.text))),
+            (cur.lastrowid, path_terms, " ".join(body for body in bodies if body)),
         )
-        for item in chunks:
+        for item, body in zip(chunks, bodies):
             c = item.chunk
             cur = self._db.execute(
                 "INSERT INTO chunks(id, path, start_line, end_line, language, kind, symbol, context,"
@@ -182,8 +183,7 @@ class Catalog:
             )
             self._db.execute(
                 "INSERT INTO terms(rowid, path, symbol, body) VALUES (?, ?, ?, ?)",
-                (cur.lastrowid, path_terms, " ".join(code_terms(c.symbol or "")),
-                 " ".join(code_terms(c.text))),
+                (cur.lastrowid, path_terms, " ".join(code_terms(c.symbol or "")), body),
             )
             self._db.execute("DELETE FROM dead WHERE chunk_id = ?", (item.chunk_id,))  # alive again
             if item.chunk_id not in keep_vectors:
