@@ -14,9 +14,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from indexer.embed.adaptive import index_embedder
+from typing import TYPE_CHECKING
+
 from indexer.embed.base import MODEL_DIM, model_id_for
-from indexer.embed.cache import CachedEmbedding, EmbeddingCache
 from indexer.errors import IndexLockedError, ModelMismatchError
 from indexer.lock import IndexLock
 from indexer.records import ProgressCallback, ProgressEvent, no_progress
@@ -25,6 +25,9 @@ from indexer.store.catalog import Catalog
 from indexer.store.backends import VectorBackend, vector_backend
 from indexer.store.layout import IndexLayout
 from indexer.store.vectors import VectorStore
+
+if TYPE_CHECKING:
+    from indexer.embed.cache import CachedEmbedding, EmbeddingCache
 
 DENSE_LOCK = "dense.lock"
 STORE_KEY = "vector_store"  # catalog meta: the backend location the vectors were checked against
@@ -165,6 +168,10 @@ class _DenseRun:
 
     def embedding(self) -> CachedEmbedding:
         if self._embedding is None:
+            # Imported here: numpy and the model are for runs with vectors to make, not for a no-op.
+            from indexer.embed.adaptive import index_embedder
+            from indexer.embed.cache import CachedEmbedding, EmbeddingCache
+
             embedder = index_embedder(self.settings)
             recorded = self.catalog.get_meta("model")
             if recorded is not None and recorded != embedder.model_id:  # never mix two models' vectors

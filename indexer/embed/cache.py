@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
-from typing import Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Sequence
 
 from indexer.embed.base import Embedder
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def text_hash(text: str) -> str:
@@ -39,6 +40,8 @@ class EmbeddingCache:
         self._db.close()
 
     def get_many(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        import numpy as np  # here, not at the top: the lexical phase and a no-op run never load it
+
         """Cached vectors for the hashes that are present."""
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
@@ -52,6 +55,8 @@ class EmbeddingCache:
         return found
 
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
+        import numpy as np
+
         """Store vectors (one transaction)."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -75,6 +80,8 @@ class CachedEmbedding:
         self.hits = 0
 
     def vectors(self, keys: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         """Vectors for `texts`, cached under `keys` (one key per text)."""
         model = self._embedder.model_id
         known = self._cache.get_many(model, keys)

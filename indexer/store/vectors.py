@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
-import numpy as np
-
 from indexer.errors import IndexerError, ModelMismatchError, VectorStoreError
 
 if TYPE_CHECKING:
+    import numpy as np
     from chromadb.api import ClientAPI
 
 T = TypeVar("T")
