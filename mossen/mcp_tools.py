@@ -23,6 +23,7 @@ from typing import Any
 from indexer import IndexSettings, Searcher, SearchOptions, index_status
 from mossen.ask import plan_ask
 from mossen.budget import EstimatingCounter
+from mossen.change_probe import ChangeProbe
 from mossen.chunk_reader import read_lines
 from mossen.errors import UsageError
 from mossen.privacy import Redactor
@@ -51,6 +52,7 @@ class RepoTools:
         self.defaults = defaults
         self._searcher: Searcher | None = None
         self._redactor = Redactor()
+        self._probe = ChangeProbe(self.repo)
 
     def close(self) -> None:
         """Close the index if it was opened."""
@@ -63,7 +65,7 @@ class RepoTools:
         """Hybrid search: the `mossen search --json` array, best first."""
         request = SearchRequest(_query(query), _top_k(top_k, self.defaults.top_k), language or None,
                                 path_glob or None, self.defaults.refresh)
-        found = answer(self._open(), self.repo, self.settings, request)
+        found = answer(self._open(), self.repo, self.settings, request, self._probe)
         return [hit.to_json() for hit in found.hits]
 
     def get_context(self, question: str, budget: int | None = None) -> dict[str, Any]:

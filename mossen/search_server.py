@@ -5,8 +5,9 @@ loading the query model; the server pays once and answers over a Unix socket
 (mode 0600, in a 0700 folder of the user's). `mossen search` starts one on
 demand and uses it from then on; it stops after `idle` seconds without a
 request. Requests are served one at a time: each refreshes changed files first
-(unless told not to) and searches the index as it is on disk, including what
-other processes committed.
+(unless told not to; in a git work tree only when `git ls-files -m -d -o`
+shows a change since the last refresh, see mossen.change_probe) and searches
+the index as it is on disk, including what other processes committed.
 
 Wire: one JSON object per line each way (mossen.search_wire).
 """
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 from indexer import IndexSettings, Searcher
+from mossen.change_probe import ChangeProbe
 from mossen.search_client import socket_path
 from mossen.search_service import answer
 from mossen.search_wire import SearchRequest
@@ -36,7 +38,7 @@ def serve(repo: Path, settings: IndexSettings, idle: float) -> None:
         return  # another server of this index is already answering
     try:
         with Searcher(repo, settings) as searcher:
-            _loop(listener, searcher, repo, settings, idle)
+            _loop(listener, searcher, repo, settings, idle, ChangeProbe(repo))
     finally:
         listener.close()
         path.unlink(missing_ok=True)
@@ -65,7 +67,8 @@ def _listen(path: Path) -> socket.socket | None:
     return listener
 
 
-def _loop(listener: socket.socket, searcher: Searcher, repo: Path, settings: IndexSettings, idle: float) -> None:
+def _loop(listener: socket.socket, searcher: Searcher, repo: Path, settings: IndexSettings, idle: float,
+          probe: ChangeProbe) -> None:
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     last = time.monotonic()
@@ -76,11 +79,12 @@ def _loop(listener: socket.socket, searcher: Searcher, repo: Path, settings: Ind
             continue
         connection, _ = listener.accept()
         with connection:
-            _handle(connection, searcher, repo, settings)
+            _handle(connection, searcher, repo, settings, probe)
         last = time.monotonic()
 
 
-def _handle(connection: socket.socket, searcher: Searcher, repo: Path, settings: IndexSettings) -> None:
+def _handle(connection: socket.socket, searcher: Searcher, repo: Path, settings: IndexSettings,
+            probe: ChangeProbe) -> None:
     connection.settimeout(10.0)
     data = b""
     try:
@@ -90,7 +94,7 @@ def _handle(connection: socket.socket, searcher: Searcher, repo: Path, settings:
                 break
             data += piece
         request = SearchRequest.from_wire(json.loads(data))
-        reply = answer(searcher, repo, settings, request).to_wire()
+        reply = answer(searcher, repo, settings, request, probe).to_wire()
     except Exception as exc:  # a bad request or a failed search must not take the server down
         reply = {"error": f"{type(exc).__name__}: {exc}"}
     try:

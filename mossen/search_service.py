@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from indexer import IndexLockedError, IndexSettings, Searcher, SearchOptions, index_exists, index_repo
+from mossen.change_probe import ChangeProbe
 from mossen.search_wire import SearchAnswer, SearchRequest
 
 REFRESH_LOCK_WAIT = 0.5  # seconds: a busy index is searched as it is rather than waited for
@@ -25,9 +26,16 @@ def refresh(repo: Path, settings: IndexSettings) -> tuple[tuple[int, int], tuple
     return (report.files_changed, report.files_deleted), ()
 
 
-def answer(searcher: Searcher, repo: Path, settings: IndexSettings, request: SearchRequest) -> SearchAnswer:
-    """Refresh if asked, then search with an open Searcher."""
-    refreshed, notes = refresh(repo, settings) if request.refresh else ((0, 0), ())
+def answer(searcher: Searcher, repo: Path, settings: IndexSettings, request: SearchRequest,
+           probe: ChangeProbe) -> SearchAnswer:
+    """Refresh if asked and the work tree changed since the last refresh, then search with an open Searcher."""
+    refreshed, notes = (0, 0), ()
+    if request.refresh:
+        fingerprint = probe.look()
+        if probe.changed_since_seen(fingerprint):
+            refreshed, notes = refresh(repo, settings)
+            if not notes:  # not skipped for a busy lock
+                probe.seen(fingerprint)
     searcher.sync()  # see what the refresh, or another process, committed
     hits = searcher.search(request.query, options(request))
     embedded, chunks = searcher.coverage()
