@@ -158,7 +158,9 @@ class _DenseRun:
             return False
         if self.catalog.get_meta(STORE_KEY) != self.backend.location:
             return True  # made for another store (the configuration changed), or never checked: check once
-        count = self.store().count()
+        count = self.backend.quick_count() if self._store is None else None  # a no-op need not open Chroma
+        if count is None:
+            count = self.store().count()
         return count < chunks if self.backend.shared else count != chunks  # a shared one holds others' too
 
     def store(self) -> VectorStore:

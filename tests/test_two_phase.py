@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pytest
 from indexer import IndexSettings, SearchOptions, Searcher, index_repo, search
 from indexer.dense import DENSE_LOCK
 from indexer.lock import IndexLock
+from indexer.store.backends import vector_backend
 from indexer.store.catalog import Catalog
 from indexer.store.layout import IndexLayout
 from indexer.verify import verify_index
@@ -101,6 +104,34 @@ def test_a_lost_vector_folder_is_rebuilt_from_the_cache(repo: Path, settings: In
     repaired = index_repo(repo, settings)
     assert repaired.repaired >= full.chunks_total - 1 and repaired.embedded <= 2  # vectors came from the cache
     assert verify_index(repo, settings) == []
+
+
+def test_a_store_missing_vectors_behind_the_catalogs_back_is_repaired(repo: Path, settings: IndexSettings) -> None:
+    """The no-op check reads Chroma's count without opening it; a count that disagrees still triggers repair."""
+    full = index_repo(repo, settings)
+    layout = IndexLayout.for_repo(repo.resolve(), settings)
+    backend = vector_backend(layout, settings)
+    assert backend.quick_count() == full.chunks_total
+    with Catalog(layout.catalog) as catalog:
+        model, lost = catalog.get_meta("model"), sorted(catalog.all_chunk_ids())[:3]
+    with backend.open(model, 384) as store:
+        assert store.count() == full.chunks_total
+        store.delete(lost)
+    assert backend.quick_count() == full.chunks_total - 3
+    repaired = index_repo(repo, settings)
+    assert repaired.repaired == 3 and repaired.embedded == 0  # made pending again, refilled from the cache
+    assert backend.quick_count() == full.chunks_total and verify_index(repo, settings) == []
+
+
+def test_a_no_op_run_does_not_load_chroma_or_the_model(repo: Path, settings: IndexSettings) -> None:
+    index_repo(repo, settings)
+    probe = (f"import sys\nfrom pathlib import Path\nfrom indexer import IndexSettings, index_repo\n"
+             f"r = index_repo(Path({str(repo)!r}), IndexSettings(index_root=Path({str(settings.index_root)!r})))\n"
+             "print(r.files_changed, r.pending, r.repaired, *(m in sys.modules for m in "
+             "('chromadb', 'onnxruntime', 'torch', 'numpy')))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "0", "0", "False", "False", "False", "False"]
 
 
 @pytest.mark.slow

@@ -28,7 +28,9 @@ from __future__ import annotations
 import hashlib
 import re
 import socket
+import sqlite3
 import subprocess
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -60,6 +62,9 @@ class VectorBackend(Protocol):
     def open(self, model_id: str, dimension: int) -> VectorStore:
         """The store, refusing one that holds another model's vectors."""
 
+    def quick_count(self) -> int | None:
+        """The number of vectors, read without opening the store; None when that cannot be done."""
+
 
 @dataclass(frozen=True, slots=True)
 class EmbeddedChroma:
@@ -71,6 +76,26 @@ class EmbeddedChroma:
 
     def has_vectors(self) -> bool:
         return self.folder.exists()
+
+    def quick_count(self) -> int | None:
+        """Rows of Chroma's own SQLite table of embeddings, what `collection.count()` reports, read-only.
+
+        Importing chromadb and opening the collection costs ~1 s; this read costs a millisecond, so
+        a no-op run checks the store's size for free. The table is Chroma's, not ours: on any
+        surprise (another schema, a locked or missing file) the answer is None and the caller opens
+        the store properly.
+        """
+        database = self.folder / "chroma.sqlite3"
+        if not database.is_file():
+            return None
+        try:
+            with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=1.0)) as db:
+                row = db.execute(
+                    "SELECT count(*) FROM embeddings e JOIN segments s ON e.segment_id = s.id"
+                    " JOIN collections c ON s.collection = c.id WHERE c.name = ?", (EMBEDDED_COLLECTION,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return int(row[0]) if row else None
 
     def open(self, model_id: str, dimension: int) -> VectorStore:
         import chromadb  # ~0.9 s to import: only paid when vectors are touched
@@ -96,6 +121,9 @@ class ChromaServerBackend:
 
     def has_vectors(self) -> bool:
         return True  # unknowable without asking the server
+
+    def quick_count(self) -> int | None:
+        return None  # only the server knows
 
     def open(self, model_id: str, dimension: int) -> VectorStore:
         where = f"the Chroma server at {self.server.address}"
