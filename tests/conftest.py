@@ -48,18 +48,26 @@ def onnx_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def seed_models(index_root: Path, exports: Path) -> None:
-    """Give a fresh index root the session's exports (hard links), as on a machine that indexed before."""
+    """Give an index root the session's exports (hard links), as on a machine that indexed before."""
     models = index_root / "models"
     models.mkdir(parents=True, exist_ok=True)
     for path in exports.iterdir():
-        os.link(path, models / path.name)
+        if not (models / path.name).exists():
+            os.link(path, models / path.name)
+
+
+@pytest.fixture(autouse=True)
+def seeded_index_root(tmp_path: Path, onnx_exports: Path) -> Path:
+    """Every test's index root (tmp_path/indexes) starts with the session's model exports, so no test
+    pays an export of its own; tests/test_onnx_embed.py checks exporting itself in other folders."""
+    seed_models(tmp_path / "indexes", onnx_exports)
+    return tmp_path / "indexes"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, onnx_exports: Path) -> IndexSettings:
+def settings(seeded_index_root: Path) -> IndexSettings:
     """Settings whose index root is private to the test."""
-    seed_models(tmp_path / "indexes", onnx_exports)
-    return IndexSettings(index_root=tmp_path / "indexes", lock_timeout=2.0)
+    return IndexSettings(index_root=seeded_index_root, lock_timeout=2.0)
 
 
 @dataclass
@@ -90,7 +98,5 @@ class Mossen:
 
 
 @pytest.fixture
-def mossen(tmp_path: Path, onnx_exports: Path) -> Mossen:
-    if not (tmp_path / "indexes" / "models").exists():  # `settings` may have seeded it already
-        seed_models(tmp_path / "indexes", onnx_exports)
-    return Mossen(tmp_path / "indexes")
+def mossen(seeded_index_root: Path) -> Mossen:
+    return Mossen(seeded_index_root)
