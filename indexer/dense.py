@@ -175,6 +175,8 @@ class _DenseRun:
             from indexer.embed.cache import CachedEmbedding, EmbeddingCache
 
             embedder = index_embedder(self.settings)
+            if embedder.export_needed():  # the first run on this machine: say why nothing moves for a while
+                self.progress(ProgressEvent("model", 0, 1))
             recorded = self.catalog.get_meta("model")
             if recorded is not None and recorded != embedder.model_id:  # never mix two models' vectors
                 raise ModelMismatchError(mismatch_message(recorded, self.catalog.get_meta("dimension"),

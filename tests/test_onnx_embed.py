@@ -14,6 +14,7 @@ import pytest
 
 from indexer import IndexSettings, ModelMismatchError, index_repo
 from indexer.embed.base import MODEL_DIM, MODEL_ID, bundled_model_path
+from indexer.embed.onnx_export import export_needed
 from indexer.embed.onnx_minilm import load_onnx_minilm
 from indexer.embed.sentence_transformer import SentenceTransformerEmbedder
 from indexer.store.catalog import Catalog
@@ -166,3 +167,18 @@ def test_cli_search_on_an_int8_index_finds_the_file_without_torch(int8_index: tu
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "onnxruntime" in imported  # the query was embedded by the int8 session ...
     assert "torch" not in imported  # ... and the search never paid for torch
+
+
+def test_a_first_run_says_it_exports_the_model_and_later_runs_do_not(tmp_path: Path) -> None:
+    root = tmp_path / "fresh-root"  # not seeded: this index folder has never exported the model
+    settings = IndexSettings(index_root=root, lock_timeout=2.0)
+    assert export_needed(bundled_model_path(), settings.models_dir, "int8")
+    phases: list[str] = []
+    index_repo(make_repo(tmp_path / "one", {"a.py": "def alpha():\n    return 1\n"}), settings,
+               lambda event: phases.append(event.phase))
+    assert "model" in phases and phases.index("model") < phases.index("embed")
+    assert not export_needed(bundled_model_path(), settings.models_dir, "int8")
+    again: list[str] = []
+    index_repo(make_repo(tmp_path / "two", {"b.py": "def beta():\n    return 2\n"}), settings,
+               lambda event: again.append(event.phase))
+    assert "embed" in again and "model" not in again

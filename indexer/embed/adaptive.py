@@ -47,6 +47,14 @@ class AdaptiveEmbedder:
             return "sentence-transformers" if self._backend == "torch" else self._backend
         return "numpy" if self._light is not None else "none"
 
+    def export_needed(self) -> bool:
+        """Whether the ONNX model must first be exported into the models folder (once per machine)."""
+        if self._backend == "torch" or self._models_dir is None:
+            return False
+        from indexer.embed.onnx_export import export_needed
+
+        return export_needed(self._model_path, self._models_dir, "int8" if self._backend == "onnx-int8" else "fp32")
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed with the light model while the run is small, else with the bulk one."""
         self._embedded += len(texts)

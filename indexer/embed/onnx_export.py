@@ -31,17 +31,27 @@ OUTPUT = "embedding"
 
 def onnx_model_file(model_path: Path, models_dir: Path, variant: Variant) -> Path:
     """The ONNX file of `variant` for the model at `model_path`, exported (and quantized) if missing."""
-    models_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"all-MiniLM-L6-v2-{weights_digest(model_path, models_dir)[:16]}-v{EXPORT_FORMAT}"
-    fp32 = models_dir / f"{stem}-fp32.onnx"
+    fp32, int8 = _files(model_path, models_dir)
     if not fp32.exists():
         _write_atomically(fp32, lambda tmp: _export_fp32(model_path, tmp))
     if variant == "fp32":
         return fp32
-    int8 = models_dir / f"{stem}-int8.onnx"
     if not int8.exists():
         _write_atomically(int8, lambda tmp: _quantize_int8(fp32, tmp))
     return int8
+
+
+def export_needed(model_path: Path, models_dir: Path, variant: Variant) -> bool:
+    """Whether `onnx_model_file` will first export (or quantize): seconds of work worth telling the user."""
+    fp32, int8 = _files(model_path, models_dir)
+    return not (fp32 if variant == "fp32" else int8).exists()
+
+
+def _files(model_path: Path, models_dir: Path) -> tuple[Path, Path]:
+    """(fp32, int8) file paths of the model at `model_path`."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"all-MiniLM-L6-v2-{weights_digest(model_path, models_dir)[:16]}-v{EXPORT_FORMAT}"
+    return models_dir / f"{stem}-fp32.onnx", models_dir / f"{stem}-int8.onnx"
 
 
 def weights_digest(model_path: Path, models_dir: Path) -> str:

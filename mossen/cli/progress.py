@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from indexer import ProgressEvent
 
 _LABELS = {"discover": "discovering", "index": "indexing", "lexical": "searchable", "embed": "embedding",
-           "repair": "repairing"}
+           "repair": "repairing", "model": "exporting"}
 
 
 class IndexProgress:
@@ -45,6 +45,9 @@ class IndexProgress:
         total = event.total if event.total is not None else max(event.done, 1)
         if event.phase != self._phase:
             self._started = time.monotonic()
+            if event.phase == "model":
+                self._progress.console.print("first run with this index folder: exporting the embedding model "
+                                             "to ONNX from its installed weights (10-25 s, once)")
             if event.phase == "lexical":
                 self._progress.console.print(f"[green]lexical index ready[/]: {event.chunks} chunks searchable "
                                              f"({time.monotonic() - self._began:.1f} s)")
