@@ -38,12 +38,17 @@ def make_repo(root: Path, files: dict[str, str], commit: bool = True) -> Path:
 
 @pytest.fixture(scope="session")
 def onnx_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled model exported to ONNX (fp32 and int8) once per session: an export takes seconds."""
-    from indexer.embed.base import bundled_model_path
-    from indexer.embed.onnx_export import onnx_model_file
+    """The bundled model exported to ONNX (fp32 and int8) once per session: an export takes seconds.
 
+    It runs in a child process: the export imports torch, which would leave this process ~800 MiB
+    larger, and every child it forks would then start with that high-water mark of memory.
+    """
     folder = tmp_path_factory.mktemp("onnx-exports")
-    onnx_model_file(bundled_model_path(), folder, "int8")
+    export = ("import sys; from pathlib import Path; from indexer.embed.base import bundled_model_path; "
+              "from indexer.embed.onnx_export import onnx_model_file; "
+              "onnx_model_file(bundled_model_path(), Path(sys.argv[1]), 'int8')")
+    done = subprocess.run([sys.executable, "-c", export, str(folder)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
     return folder
 
 

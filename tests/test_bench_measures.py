@@ -7,8 +7,10 @@ only the largest; a cold start must find the repository out of the page cache.
 from __future__ import annotations
 
 import ctypes
+import json
 import mmap
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,18 +21,44 @@ EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
 sys.path.insert(0, str(EVAL_DIR))
 
 from bench.pagecache import evict  # noqa: E402
-from bench.runner import run_timed  # noqa: E402
+from bench.runner import Completed  # noqa: E402
 
 MIB = 1024  # KiB
 
 # Each child fills 120 MiB, then holds it long enough to be sampled several times.
 HOLD = "import time; block = bytearray(120 * 1024 * 1024); block[::4096] = b'x' * len(block[::4096]); time.sleep(2)"
+# Two children that hold their 120 MiB at the same time: each fills its block, leaves a mark, and
+# holds on until it sees the other's mark (on a loaded machine one may start seconds after the other).
+HOLD_TOGETHER = (
+    "import os, sys, time; block = bytearray(120 * 1024 * 1024); block[::4096] = b'x' * len(block[::4096]); "
+    "open(sys.argv[1], 'w').close(); deadline = time.monotonic() + 60; "
+    "exec('while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline: time.sleep(0.05)'); "
+    "time.sleep(2)"
+)
+
+
+def _measured(tmp_path: Path, cmd: list[str], sample_memory: bool) -> Completed:
+    """`run_timed(cmd)` called from a small fresh interpreter, as the benchmark calls it.
+
+    A child's ru_maxrss starts from its parent's high-water mark at fork: run from this test
+    process (which other tests may have grown by hundreds of MiB) it would measure pytest.
+    """
+    call = ("import json, os, sys; sys.path.insert(0, sys.argv[3]); from bench.runner import run_timed; "
+            "done = run_timed(json.loads(sys.argv[1]), dict(os.environ), sample_memory=sys.argv[2] == '1'); "
+            "print(json.dumps([done.max_rss_kib, done.tree_rss_kib]))")
+    out = subprocess.run([sys.executable, "-c", call, json.dumps(cmd), "1" if sample_memory else "0", str(EVAL_DIR)],
+                         env={**os.environ, "PYTHONPATH": str(tmp_path)}, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300, check=True).stdout
+    max_rss, tree_rss = json.loads(out)
+    return Completed(0.0, "", max_rss_kib=max_rss, tree_rss_kib=tree_rss)
 
 
 def test_peak_rss_counts_children_alive_at_the_same_time_as_a_sum(tmp_path: Path) -> None:
     python = sys.executable
-    script = f'"{python}" -c "{HOLD}" & "{python}" -c "{HOLD}" & wait'
-    done = run_timed(["sh", "-c", script], {**os.environ, "PYTHONPATH": str(tmp_path)}, sample_memory=True)
+    one, two = tmp_path / "one-holds", tmp_path / "two-holds"
+    script = (f'"{python}" -c "{HOLD_TOGETHER}" "{one}" "{two}" & '
+              f'"{python}" -c "{HOLD_TOGETHER}" "{two}" "{one}" & wait')
+    done = _measured(tmp_path, ["sh", "-c", script], sample_memory=True)
     # ru_maxrss sees one child at a time (the largest); the tree sample sees both together.
     assert 115 * MIB <= done.max_rss_kib < 200 * MIB
     assert done.tree_rss_kib >= 230 * MIB
@@ -38,8 +66,7 @@ def test_peak_rss_counts_children_alive_at_the_same_time_as_a_sum(tmp_path: Path
 
 
 def test_without_sampling_only_the_largest_single_process_is_reported(tmp_path: Path) -> None:
-    done = run_timed([sys.executable, "-c", HOLD.replace("time.sleep(2)", "pass")],
-                     {**os.environ, "PYTHONPATH": str(tmp_path)})
+    done = _measured(tmp_path, [sys.executable, "-c", HOLD.replace("time.sleep(2)", "pass")], sample_memory=False)
     assert done.tree_rss_kib == 0
     assert done.peak_rss_kib == done.max_rss_kib >= 115 * MIB
 
