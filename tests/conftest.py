@@ -61,10 +61,11 @@ def seed_models(index_root: Path, exports: Path) -> None:
             os.link(path, models / path.name)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def seeded_index_root(tmp_path: Path, onnx_exports: Path) -> Path:
-    """Every test's index root (tmp_path/indexes) starts with the session's model exports, so no test
-    pays an export of its own; tests/test_onnx_embed.py checks exporting itself in other folders."""
+    """The test's index root (tmp_path/indexes), holding the session's model exports, so the test does
+    not pay an export of its own; tests/test_onnx_embed.py checks exporting itself in other folders.
+    Modules that build IndexSettings on tmp_path/indexes themselves use it too (autouse there)."""
     seed_models(tmp_path / "indexes", onnx_exports)
     return tmp_path / "indexes"
 

@@ -27,6 +27,12 @@ from mossen.providers.base import MalformedToolCall, TextDelta, ToolCall, ToolCa
 from mossen.providers.scripted import ScriptedProvider
 from tests.conftest import make_repo
 
+
+@pytest.fixture(autouse=True)
+def _models(seeded_index_root: Path) -> Path:
+    """tmp_path/indexes, which these tests index into, starts with the session's model exports."""
+    return seeded_index_root
+
 APP = 'def greet(name):\n    return "hello " + name\n'
 PY = sys.executable
 

@@ -44,6 +44,12 @@ from mossen.providers.base import TextDelta, ToolCall, ToolCallEvent
 from mossen.providers.scripted import ScriptedProvider
 from tests.conftest import Mossen, make_repo
 
+
+@pytest.fixture(autouse=True)
+def _models(seeded_index_root: Path) -> Path:
+    """tmp_path/indexes, which these tests index into, starts with the session's model exports."""
+    return seeded_index_root
+
 # Distinct markers: if one shows up in anything the model is sent, something leaked.
 OUTSIDE_SECRET = "OUTSIDE-SECRET-6d1f"
 SIBLING_SECRET = "SIBLING-SECRET-93aa"

@@ -19,6 +19,12 @@ from mossen.evaluation.cases import read_cases
 from mossen.evaluation.docstrings import strip_docstrings
 from mossen.evaluation.runner import run_suite
 
+
+@pytest.fixture(autouse=True)
+def _models(seeded_index_root: Path) -> Path:
+    """tmp_path/indexes, which these tests index into, starts with the session's model exports."""
+    return seeded_index_root
+
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "eval" / "baseline.json"
 

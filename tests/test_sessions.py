@@ -28,6 +28,12 @@ from mossen.providers.scripted import ScriptedProvider
 from tests.conftest import make_repo
 
 
+@pytest.fixture(autouse=True)
+def _models(seeded_index_root: Path) -> Path:
+    """tmp_path/indexes, which these tests index into, starts with the session's model exports."""
+    return seeded_index_root
+
+
 def _store(tmp_path: Path) -> SessionStore:
     return SessionStore(tmp_path / "sessions", "repo-key")
 
