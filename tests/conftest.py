@@ -97,6 +97,12 @@ class Mossen:
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
 
+    def index(self, repo: Path, *extra: str) -> Path:
+        """`mossen index REPO`, which must succeed; returns the repository."""
+        done = self.run("index", str(repo), *extra)
+        assert done.returncode == 0, done.stderr
+        return repo
+
     def search_json(self, repo: Path, query: str, *extra: str) -> list[dict]:
         done = self.run("search", query, "--path", str(repo), "--json", *extra)
         assert done.returncode == 0, done.stderr

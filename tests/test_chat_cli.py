@@ -84,9 +84,7 @@ def chat(tmp_path: Path, mossen: Mossen) -> Chat:
         "README.md": "A tiny calculator.\n",
         ".mossen.toml": '[permissions]\nallow = ["run_command(python3 *)"]\n',
     })
-    indexed = mossen.run("index", str(repo))
-    assert indexed.returncode == 0, indexed.stderr
-    return Chat(mossen, repo, tmp_path)
+    return Chat(mossen, mossen.index(repo), tmp_path)
 
 
 def test_a_multi_step_task_reads_edits_and_runs_a_command_that_sees_the_edit(chat: Chat) -> None:

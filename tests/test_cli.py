@@ -77,10 +77,7 @@ CONTRACT = {"path": str, "start_line": int, "end_line": int, "language": str, "s
 
 @pytest.fixture
 def repo(tmp_path: Path, mossen: Mossen) -> Path:
-    repo = make_repo(tmp_path / "repo", FILES)
-    done = mossen.run("index", str(repo))
-    assert done.returncode == 0, done.stderr
-    return repo
+    return mossen.index(make_repo(tmp_path / "repo", FILES))
 
 
 def test_search_json_is_the_contract(repo: Path, mossen: Mossen) -> None:

@@ -44,9 +44,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory, server_url: str, cli: Mossen)
         "app.py": 'def greet(name):\n    return "hello " + name\n',
         ".mossen.toml": config,
     })
-    done = cli.run("index", str(root))
-    assert done.returncode == 0, done.stderr
-    return root
+    return cli.index(root)
 
 
 def test_a_turn_with_a_real_tool_call(repo: Path, cli: Mossen, tmp_path: Path) -> None:

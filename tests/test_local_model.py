@@ -50,10 +50,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory, server_url: str, mossen_cli: 
             files[path.relative_to(REPO).as_posix()] = path.read_text()
     files[".mossen.toml"] = (f'[openai]\nbase_url = "{server_url}"\n\n[models."{MODEL}"]\n'
                              f"context_length = {WINDOW}\nmax_output = {MAX_OUTPUT}\ntimeout = 300\n")
-    root = make_repo(tmp_path_factory.mktemp("copy") / "repo", files)
-    done = mossen_cli.run("index", str(root))
-    assert done.returncode == 0, done.stderr
-    return root
+    return mossen_cli.index(make_repo(tmp_path_factory.mktemp("copy") / "repo", files))
 
 
 @pytest.fixture(scope="module")

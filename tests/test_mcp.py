@@ -45,10 +45,7 @@ Session = Callable[[ClientSession], Awaitable[Any]]
 
 @pytest.fixture
 def repo(tmp_path: Path, mossen: Mossen) -> Path:
-    root = make_repo(tmp_path / "repo", FILES)
-    done = mossen.run("index", str(root))
-    assert done.returncode == 0, done.stderr
-    return root
+    return mossen.index(make_repo(tmp_path / "repo", FILES))
 
 
 def with_server(mossen: Mossen, repo: Path, body: Session) -> Any:

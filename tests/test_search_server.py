@@ -32,9 +32,7 @@ QUERIES = ("close idle sockets", "exponential backoff", "parse arguments", "Conn
 
 @pytest.fixture
 def repo(tmp_path: Path, mossen: Mossen) -> Path:
-    root = make_repo(tmp_path / "repo", FILES)
-    assert mossen.run("index", str(root)).returncode == 0
-    return root
+    return mossen.index(make_repo(tmp_path / "repo", FILES))
 
 
 def folder(mossen: Mossen, repo: Path) -> Path:
