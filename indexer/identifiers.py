@@ -54,3 +54,30 @@ def query_terms(query: str) -> list[str]:
         if term not in QUERY_STOPWORDS and (len(term) > 1 or term.isdigit()):
             seen.setdefault(term, None)
     return list(seen)
+
+
+# A name the query points at: snake_case, dotted or slashed paths, camelCase. Not call() syntax: a
+# function's name names no file often enough (it cost the rich masked suite, helped none).
+_NAMED = re.compile(r"[\w.-]*(?:[a-z0-9]_[A-Za-z0-9]|[A-Za-z]\.[A-Za-z_]|[A-Za-z]/[A-Za-z_]|[a-z][A-Z])[\w./-]*")
+# "scope: subject", "type(scope): subject", the way commit subjects name the module they touch.
+_SCOPE = re.compile(r"^\s*(?:\w+\(([\w./-]+)\)|([A-Za-z_][\w./-]*(?: [A-Za-z_][\w-]*)?)):\s")
+_EXTENSION = re.compile(r"\.(?:py|pyi|js|jsx|ts|tsx|go|rs|java|kt|c|h|cc|cpp|hpp|cs|rb|php|swift|scala|sh|md|rst|txt|"
+                        r"toml|json|ya?ml|cfg|ini)$", re.IGNORECASE)
+
+
+def named_terms(query: str) -> list[str]:
+    """Terms of the code names a query points at, as a path would hold them.
+
+    A name is a token written the way code is (`run_all`, `indexer.ignore`, `bench/report`,
+    `parseArgs`) or the scope before a leading colon (`Chunker: ...`, `fix(cli): ...`).
+    A trailing file extension is dropped: `run_all.py` names `run_all`.
+    """
+    scope = _SCOPE.match(query)
+    tokens = [w for group in scope.groups() if group for w in group.split()] if scope else []
+    found: dict[str, None] = {}
+    for token in tokens + _NAMED.findall(query):
+        for word in re.split(r"[./-]+", _EXTENSION.sub("", token.strip(".-/"))):
+            whole = word.replace("_", "").lower()
+            if _WORD.fullmatch(word) and len(whole) > 1 and whole not in QUERY_STOPWORDS:
+                found.setdefault(whole, None)
+    return list(found)

@@ -12,7 +12,7 @@ import pathspec
 from indexer.embed.base import MODEL_DIM, MODEL_ID, Embedder, bundled_model_path, model_id_for
 from indexer.embed.numpy_minilm import NumpyMiniLM
 from indexer.errors import IndexMissingError, ModelMismatchError
-from indexer.identifiers import query_terms
+from indexer.identifiers import named_terms, query_terms
 from indexer.pipeline import resolve_repo
 from indexer.records import SearchHit
 from indexer.settings import IndexSettings
@@ -33,15 +33,20 @@ _FUSION = {"dense": 2.0, "lexical": 0.75}
 # default. The weights were chosen on the shipped suites with the default
 # (int8) embeddings: of the configurations tried, the one beating the better
 # single retriever significantly on most suites while keeping file Hit@5 >= 0.85
-# on the external benchmark. A path-terms signal (`"path"` weight) exists but is
-# not used: with symbol names in, it lowered file-level MRR on the shipped suites.
+# on the external benchmark (eval/fusion_lab.py scores weightings offline). A
+# path-terms signal over all the query's words (`"path"` weight) exists but is not
+# used: with symbol names in, it lowered file-level MRR on the shipped suites; the
+# named-path signal, over only the names the query writes as code, is used.
 STRATEGIES: dict[str, dict[str, object]] = {
     "lexical": {"weights": {"lexical": 1.0}, "test_weight": 1.0},  # BM25 over chunks, identifiers split
     "dense": {"weights": {"dense": 1.0}, "test_weight": 1.0},  # embeddings only
     "fusion": {"weights": _FUSION, "test_weight": 1.0},  # both, fused by rank, dense weighted up
     "fusion+tests": {"weights": _FUSION, "test_weight": 0.25},  # + tests count a quarter unless asked for
     "fusion+tests+file": {"weights": {**_FUSION, "file_lexical": 0.75}, "test_weight": 0.25},  # + BM25 over files
-    "hybrid": {"weights": {**_FUSION, "file_lexical": 0.75, "symbol": 0.5}, "test_weight": 0.25},  # + symbol names
+    "fusion+tests+file+symbol": {"weights": {**_FUSION, "file_lexical": 0.75, "symbol": 0.5},
+                                 "test_weight": 0.25},  # + BM25 over symbol names
+    # + files the query names (`run_all`, `indexer.ignore`, "Chunker: ..."), by path
+    "hybrid": {"weights": {**_FUSION, "file_lexical": 0.75, "symbol": 0.5, "named_path": 0.5}, "test_weight": 0.25},
 }
 DEFAULT_STRATEGY = "hybrid"
 
@@ -131,7 +136,17 @@ class Searcher:
 
     def search(self, query: str, options: SearchOptions = SearchOptions()) -> list[SearchHit]:
         """The best chunks for `query` under `options`, best first."""
-        return _Query(self, options).run(query)
+        query_run = _Query(self, options)
+        return query_run.fuse(query_run.signals(query))
+
+    def signals(self, query: str, options: SearchOptions = SearchOptions()) -> Signals:
+        """The ranked list of every signal `options` weighs, before fusion (eval/fusion_lab.py collects
+        them once and fuses them under many weightings)."""
+        return _Query(self, options).signals(query)
+
+    def fuse(self, signals: Signals, options: SearchOptions = SearchOptions()) -> list[SearchHit]:
+        """`signals` fused under `options`; a signal `options` gives no weight is left out."""
+        return _Query(self, options).fuse(signals)
 
     def coverage(self) -> tuple[int, int]:
         """(chunks with a vector, all chunks): dense search sees only the first."""
@@ -174,6 +189,16 @@ def query_embedder(model: str, settings: IndexSettings) -> Embedder:
                              "run `mossen index --rebuild`")
 
 
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """One query's ranked lists before fusion: chunk ids or file paths with each signal's raw score
+    (None: a chunk placed by rank while its vector is pending), and whether the query asks for tests."""
+
+    chunks: dict[str, list[tuple[str, float | None]]]
+    files: dict[str, list[tuple[str, float]]]
+    wants_tests: bool
+
+
 class _Query:
     """One query under one set of options: ranked lists per signal, then fusion by rank.
 
@@ -186,9 +211,9 @@ class _Query:
         self.pool = max(50, options.top_k * (20 if options.glob else 5))
         self._spec = pathspec.GitIgnoreSpec.from_lines([options.glob]) if options.glob else None
 
-    def run(self, query: str) -> list[SearchHit]:
+    def signals(self, query: str) -> Signals:
         weights = self.options.weights
-        chunks: dict[str, list[tuple[str, float]]] = {}
+        chunks: dict[str, list[tuple[str, float | None]]] = {}
         files: dict[str, list[tuple[str, float]]] = {}
         terms = query_terms(query)
         if terms:
@@ -199,10 +224,13 @@ class _Query:
                     chunks[signal] = self.catalog.lexical(match, self.pool, self.options.column_weights)
             if weights.get("file_lexical"):
                 files["file_lexical"] = self.catalog.file_lexical(any_term, FILE_POOL, (2.0, 1.0))
+        named = " OR ".join(f'"{t}"' for t in named_terms(query))
+        if named and weights.get("named_path"):  # files the query names: `run_all`, `indexer.ignore`, "Chunker: ..."
+            files["named_path"] = self.catalog.file_lexical(f"path : ({named})", FILE_POOL, (1.0, 0.0))
         if query.strip() and weights.get("dense"):
             chunks["dense"] = self.searcher.dense(query, self.pool, self.options.language)
             chunks["dense"] = self._with_pending(chunks["dense"], chunks.get("lexical", []))
-        return self._fuse(chunks, files, wants_tests=bool(set(terms) & TEST_WORDS))
+        return Signals(chunks, files, wants_tests=bool(set(terms) & TEST_WORDS))
 
     def _with_pending(self, dense: list[tuple[str, float]],
                       lexical: list[tuple[str, float]]) -> list[tuple[str, float | None]]:
@@ -218,9 +246,10 @@ class _Query:
                 merged.insert(min(rank, len(merged)), (cid, None))  # a place, not a similarity
         return merged
 
-    def _fuse(self, chunks: dict[str, list[tuple[str, float]]], files: dict[str, list[tuple[str, float]]],
-              wants_tests: bool) -> list[SearchHit]:
+    def fuse(self, signals: Signals) -> list[SearchHit]:
         weights, k = self.options.weights, self.options.rrf_k
+        chunks = {name: ranked for name, ranked in signals.chunks.items() if weights.get(name)}
+        files = {name: ranked for name, ranked in signals.files.items() if weights.get(name)}
         score: dict[str, float] = {}
         raw: dict[str, dict[str, float]] = {}
         for signal, ranked in chunks.items():
@@ -240,7 +269,7 @@ class _Query:
             if not self._wanted(row):
                 continue
             value = score.get(chunk_id, 0.0) + file_score.get(row.chunk.path, 0.0)
-            if not wants_tests and is_test_path(row.chunk.path):
+            if not signals.wants_tests and is_test_path(row.chunk.path):
                 value *= self.options.test_weight
             final[chunk_id] = value
         best = sum(weights.get(s, 0.0) for s in (*chunks, *files)) / (k + 1) or 1.0

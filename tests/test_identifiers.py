@@ -1,6 +1,6 @@
 """Identifier splitting for the lexical index and queries."""
 
-from indexer.identifiers import code_terms, query_terms, split_identifier
+from indexer.identifiers import code_terms, named_terms, query_terms, split_identifier
 
 
 def test_split_camel_snake_acronyms_digits() -> None:
@@ -22,3 +22,17 @@ def test_query_terms_drop_stopwords_and_duplicates() -> None:
         "retries", "configured", "httpadapter", "http", "adapter",
     ]
     assert query_terms("how is it") == []
+
+
+def test_named_terms_are_the_code_names_a_query_points_at() -> None:
+    assert named_terms("run_all: the ranking module is indexer.retrieve now") == ["runall", "indexer", "retrieve"]
+    assert named_terms("fix(parser): handle parseArgs()") == ["parser", "parseargs"]
+    assert named_terms("Chunker: keep inner headers") == ["chunker"]
+    assert named_terms("see src/Widget.tsx and setup.py") == ["src", "widget", "setup"]  # extensions dropped
+
+
+def test_prose_names_no_code() -> None:
+    assert named_terms("Creates an array of unique values, e.g. in order") == []
+    assert named_terms("No-op index runs no longer open Chroma") == []
+    assert named_terms("Why is the cache cleared: it should not be") == []  # a colon late in prose is no scope
+    assert named_terms("Capture what print() writes") == []  # a call names a function, not a file

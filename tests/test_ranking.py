@@ -1,0 +1,65 @@
+"""Ranking: signals collected once and fused under any weighting, and the signal of named code.
+
+Real git, real tree-sitter, a real index in tmp_path, real embeddings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer import IndexSettings, Searcher, SearchOptions, index_repo
+from tests.conftest import make_repo
+
+FILES = {
+    "indexer/report.py": '"""Summaries of an indexing run."""\n\n\ndef summary(counts: dict) -> str:\n'
+                         '    """One line per phase with its figures."""\n'
+                         '    return ", ".join(f"{k}: {v}" for k, v in counts.items())\n',
+    "indexer/run_all.py": '"""Run every suite."""\n\n\ndef main() -> int:\n    """Run the suites and write the '
+                          'summary table."""\n    return 0\n',
+    "indexer/table.py": '"""Tables of figures."""\n\n\ndef render(rows: list) -> str:\n'
+                        '    """The summary table of every run, one row per suite, with its figures."""\n'
+                        '    return "\\n".join(map(str, rows))\n',
+}
+ALL = {"dense": 1.0, "lexical": 1.0, "symbol": 1.0, "file_lexical": 1.0, "named_path": 1.0}
+
+
+@pytest.fixture
+def searcher(tmp_path: Path, settings: IndexSettings) -> Searcher:
+    repo = make_repo(tmp_path / "repo", FILES)
+    index_repo(repo, settings)
+    with Searcher(repo, settings) as opened:
+        yield opened
+
+
+def test_fusing_collected_signals_is_the_search(searcher: Searcher) -> None:
+    options = SearchOptions(top_k=5)
+    query = "summary table of every run"
+    searched = searcher.search(query, options)
+    fused = searcher.fuse(searcher.signals(query, SearchOptions(top_k=5, weights=ALL)), options)
+    assert [(h.path, h.start_line, round(h.score, 9)) for h in fused] == \
+        [(h.path, h.start_line, round(h.score, 9)) for h in searched]
+
+
+def test_a_signal_without_weight_is_left_out_of_the_fusion(searcher: Searcher) -> None:
+    signals = searcher.signals("summary table of every run", SearchOptions(weights=ALL))
+    assert {"dense", "lexical", "symbol"} <= signals.chunks.keys() and "file_lexical" in signals.files
+    dense_only = searcher.fuse(signals, SearchOptions(weights={"dense": 1.0}))
+    assert [h.path for h in dense_only] == [h.path for h in searcher.search("summary table of every run",
+                                                                             SearchOptions(weights={"dense": 1.0}))]
+    assert all(set(h.scores) <= {"dense"} for h in dense_only)
+
+
+def test_a_module_the_query_names_ranks_its_file_first(searcher: Searcher) -> None:
+    query = "run_all: the summary table of every run"
+    signals = searcher.signals(query, SearchOptions(weights=ALL))
+    assert [p for p, _ in signals.files["named_path"]] == ["indexer/run_all.py"]
+    hits = searcher.fuse(signals, SearchOptions(weights={"dense": 1.0, "named_path": 2.0}))
+    assert hits[0].path == "indexer/run_all.py"
+
+
+def test_prose_names_nothing_so_the_signal_is_silent(searcher: Searcher) -> None:
+    signals = searcher.signals("the summary table of every run", SearchOptions(weights=ALL))
+    assert "named_path" not in signals.files
+
