@@ -121,7 +121,8 @@ def _summary(results: list[SuiteResult]) -> list[str]:
         head = next((c for c in r.comparisons if c.b == r.best_baseline), None)
         if head is None or r.best_baseline is None:
             continue
-        verdict = "**significant**" if head.significant else "not significant"
+        verdict = ("**significant**" if head.diff > 0 else "**significantly worse**") if head.significant \
+            else "not significant"
         lines.append(f"| {r.name} | {r.cases} | {r.strategies[DEFAULT_STRATEGY].file['mrr'].mean:.3f} | "
                      f"{r.best_baseline} {r.strategies[r.best_baseline].file['mrr'].mean:.3f} | "
                      f"{head.diff:+.3f} [{head.low:+.3f}, {head.high:+.3f}] {verdict} |")

@@ -10,8 +10,8 @@ import pytest
 
 from indexer import STRATEGIES
 from mossen.evaluation.cases import Case, GoldSymbol, read_cases, write_cases
-from mossen.evaluation.metrics import query_metrics, summarize
-from mossen.evaluation.report import suite_markdown
+from mossen.evaluation.metrics import compare, query_metrics, summarize
+from mossen.evaluation.report import comparison_text, suite_markdown
 from mossen.evaluation.runner import StrategyResult, SuiteResult, headline_comparisons
 from tests.conftest import Mossen, git, make_repo
 
@@ -212,3 +212,6 @@ def test_markdown_report_has_both_levels_and_the_comparison() -> None:
     assert "| lexical | 20 | 1.000 ±0.000 | 0.000 ±0.000 | 1.000 ±0.000 | 1.000 ±0.000 | 0.500 ±0.000 |" in text
     assert "Symbol level" in text
     assert "hybrid vs lexical, file MRR: +0.500 [+0.500, +0.500] significant (n=20)" in text
+    assert "hybrid vs dense, file MRR: +0.667 [+0.667, +0.667] significant (n=20)" in text
+    worse = compare(results["dense"].queries, results["hybrid"].queries, ("dense", "hybrid"))
+    assert comparison_text(worse) == "dense vs hybrid, file MRR: -0.667 [-0.667, -0.667] significantly worse (n=20)"

@@ -22,7 +22,7 @@ def estimate_text(estimate: Estimate) -> str:
 
 def comparison_text(c: PairedComparison) -> str:
     """"hybrid vs dense, file MRR: +0.042 [0.018, 0.066] significant"."""
-    verdict = "significant" if c.significant else "not significant"
+    verdict = ("significant" if c.diff > 0 else "significantly worse") if c.significant else "not significant"
     return (f"{c.a} vs {c.b}, file {LABELS.get(c.metric, c.metric)}: "
             f"{c.diff:+.3f} [{c.low:+.3f}, {c.high:+.3f}] {verdict} (n={c.n})")
 
