@@ -55,9 +55,18 @@ def load_configs(path: Path | None) -> dict[str, SearchOptions]:
     configs = {b: strategy_options(b, top_k=TOP_K) for b in BASELINES}
     if path is None:
         return configs | {s: strategy_options(s, top_k=TOP_K) for s in STRATEGIES}
-    for name, table in tomllib.loads(path.read_text(encoding="utf-8")).items():
-        base = strategy_options(str(table.pop("strategy", DEFAULT_STRATEGY)), top_k=TOP_K)
-        configs[name] = replace(base, **table)
+    try:
+        tables = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise SystemExit(f"{path}: {error}") from None
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise SystemExit(f"{path}: {name!r} is not a table; write [{name}] and its options below it")
+        try:
+            base = strategy_options(str(table.pop("strategy", DEFAULT_STRATEGY)), top_k=TOP_K)
+            configs[name] = replace(base, **table)
+        except (TypeError, ValueError) as error:
+            raise SystemExit(f"{path}: [{name}]: {error}") from None
     return configs
 
 
