@@ -27,6 +27,7 @@ import time
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from statistics import fmean
 
 from run_all import Entry, corpus_folder, entry_cases, eval_settings, load_manifest  # also sets sys.path
 
@@ -114,7 +115,7 @@ def cached_signals(searcher: Searcher, entry: Entry, cases: list[Case], collect:
 def report(scores: list[SuiteScores], configs: dict[str, SearchOptions]) -> str:
     """Markdown: per weighting, every suite against the better single retriever, then the pooled benchmark."""
     lines: list[str] = []
-    best_single = {s.name: max(BASELINES, key=lambda b: summarize(s.queries[b], "file")["mrr"].mean) for s in scores}
+    best_single = {s.name: max(BASELINES, key=lambda b: _mrr(s.queries[b])) for s in scores}
     for name in configs:
         if name in BASELINES:
             continue
@@ -123,7 +124,7 @@ def report(scores: list[SuiteScores], configs: dict[str, SearchOptions]) -> str:
             best = best_single[suite.name]
             head = compare(suite.queries[name], suite.queries[best], (name, best), "mrr")
             wins += head.significant and head.diff > 0
-            mrr = summarize(suite.queries[name], "file")["mrr"].mean
+            mrr = _mrr(suite.queries[name])
             verdict = "sig" if head.significant and head.diff > 0 else ("**worse**" if head.significant else "ns")
             rows.append(f"| {suite.name} | {len(suite.queries[name])} | {mrr:.3f} | {best} "
                         f"{mrr - head.diff:.3f} | {head.diff:+.3f} [{head.low:+.3f}, {head.high:+.3f}] {verdict} |")
@@ -131,6 +132,11 @@ def report(scores: list[SuiteScores], configs: dict[str, SearchOptions]) -> str:
         lines += _pooled(scores, name)
         lines += ["| suite | N | file MRR | best single | difference (95% CI) |", "|---|---:|---:|---|---|", *rows, ""]
     return "\n".join(lines)
+
+
+def _mrr(queries: list[QueryMetrics]) -> float:
+    """Mean file-level MRR (no bootstrap: the paired comparison carries the interval)."""
+    return fmean(q.file["mrr"] for q in queries)
 
 
 def _pooled(scores: list[SuiteScores], name: str) -> list[str]:

@@ -224,8 +224,8 @@ class _Query:
                     chunks[signal] = self.catalog.lexical(match, self.pool, self.options.column_weights)
             if weights.get("file_lexical"):
                 files["file_lexical"] = self.catalog.file_lexical(any_term, FILE_POOL, (2.0, 1.0))
-        named = " OR ".join(f'"{t}"' for t in named_terms(query))
-        if named and weights.get("named_path"):  # files the query names: `run_all`, `indexer.ignore`, "Chunker: ..."
+        named = " OR ".join(f'"{t}"' for t in named_terms(query)) if weights.get("named_path") else ""
+        if named:  # files the query names: `run_all`, `indexer.ignore`, "Chunker: ..."
             files["named_path"] = self.catalog.file_lexical(f"path : ({named})", FILE_POOL, (1.0, 0.0))
         if query.strip() and weights.get("dense"):
             chunks["dense"] = self.searcher.dense(query, self.pool, self.options.language)
