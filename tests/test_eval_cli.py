@@ -11,8 +11,8 @@ import pytest
 from indexer import STRATEGIES
 from mossen.evaluation.cases import Case, GoldSymbol, read_cases, write_cases
 from mossen.evaluation.metrics import compare, query_metrics, summarize
-from mossen.evaluation.report import comparison_text, suite_markdown
-from mossen.evaluation.runner import StrategyResult, SuiteResult, headline_comparisons
+from mossen.evaluation.report import comparison_text, headroom_text, suite_markdown
+from mossen.evaluation.runner import StrategyResult, SuiteResult, headline_comparisons, headroom
 from tests.conftest import Mossen, git, make_repo
 
 pytestmark = pytest.mark.slow
@@ -118,6 +118,9 @@ def test_suite_file_json_has_every_strategy_and_level(mossen: Mossen, repo: Path
     first = result["comparisons"][0]
     assert first["a"] == "hybrid" and first["b"] == result["best_baseline"] in ("lexical", "dense")
     assert first["n"] == 3 and isinstance(first["significant"], bool)
+    best = result["strategies"][result["best_baseline"]]["file"]["mrr"]["mean"]
+    assert result["headroom"]["a"] == "a perfect ranking" and result["headroom"]["b"] == result["best_baseline"]
+    assert result["headroom"]["diff"] == pytest.approx(1.0 - best, abs=1e-6)
 
 
 def test_history_suite_is_generated_when_no_suite_is_given(mossen: Mossen, repo: Path) -> None:
@@ -137,6 +140,8 @@ def test_table_shows_figures_with_intervals_and_the_paired_comparison(mossen: Mo
         assert expected in out
     assert "±" in out
     assert "hybrid vs " in out and "file MRR" in out and "significant" in out
+    # three queries: not even a perfect ranking could be significantly better than the baseline
+    assert "headroom: a perfect ranking vs " in out and "too few queries" in out
 
 
 def test_generate_writes_a_suite_the_runner_reads(mossen: Mossen, repo: Path, tmp_path: Path) -> None:
@@ -215,3 +220,33 @@ def test_markdown_report_has_both_levels_and_the_comparison() -> None:
     assert "hybrid vs dense, file MRR: +0.667 [+0.667, +0.667] significant (n=20)" in text
     worse = compare(results["dense"].queries, results["hybrid"].queries, ("dense", "hybrid"))
     assert comparison_text(worse) == "dense vs hybrid, file MRR: -0.667 [-0.667, -0.667] significantly worse (n=20)"
+
+
+def _results(ranked: dict[str, list[list[str]]]) -> dict[str, StrategyResult]:
+    """Strategies from the files each ranks per query (gold: a.py)."""
+    results = {}
+    for name, per_query in ranked.items():
+        queries = tuple(query_metrics(f"q{i}", [Hit(p) for p in paths], ["a.py"]) for i, paths in enumerate(per_query))
+        results[name] = StrategyResult(name, queries, summarize(queries, "file"), summarize(queries, "symbol"))
+    return results
+
+
+def test_headroom_says_when_not_even_a_perfect_ranking_could_win() -> None:
+    # 18 queries, the baseline first on 17 and second on one: a perfect ranking gains 0.5 / 18 at most
+    small = _results({"lexical": [["a.py"]] * 17 + [["b.py", "a.py"]], "hybrid": [["a.py"]] * 18})
+    ceiling = headroom(small, "lexical", ())
+    assert ceiling is not None and ceiling.n == 18
+    assert ceiling.diff == pytest.approx(0.5 / 18) and not ceiling.significant
+    assert headroom_text(ceiling).endswith("too few queries: not even a perfect ranking would be significantly better")
+    comparisons, best = headline_comparisons(small)
+    text = suite_markdown(SuiteResult("small", "corpus", 18, small, comparisons, best, (), ceiling))
+    assert "Headroom: a perfect ranking vs lexical, file MRR: +0.028" in text
+
+
+def test_headroom_counts_unreachable_cases_as_misses_even_for_a_perfect_ranking() -> None:
+    # the baseline misses q0 and q1 (a.py absent from its list); q1's gold file is not in the corpus at all
+    ranked = [["b.py"], ["b.py"]] + [["c.py", "a.py"]] * 18
+    ceiling = headroom(_results({"dense": ranked}), "dense", ("q1",))
+    assert ceiling is not None and ceiling.diff == pytest.approx((1.0 + 18 * 0.5) / 20) and ceiling.significant
+    assert headroom_text(ceiling).endswith("(n=20): the most any ranking can gain here")
+    assert headroom(_results({"dense": ranked}), None, ()) is None

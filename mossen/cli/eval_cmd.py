@@ -26,7 +26,7 @@ from mossen.errors import UsageError
 from mossen.evaluation.cases import Case, read_cases, write_cases
 from mossen.evaluation.docstrings import docstring_cases, strip_docstrings
 from mossen.evaluation.history import history_cases
-from mossen.evaluation.report import comparison_text, header, suite_json, table_rows
+from mossen.evaluation.report import comparison_text, header, headroom_text, suite_json, table_rows
 from mossen.evaluation.runner import RunEvent, SuiteResult, eval_cache_root, run_suite, stripped_corpus
 
 DEFAULT_STRATEGIES = "lexical,dense,hybrid"
@@ -198,6 +198,8 @@ def render_suite(console: Console, result: SuiteResult) -> None:
     for comparison in result.comparisons:
         marker = "[green]" if comparison.significant and comparison.diff > 0 else ""
         console.print(f"  {marker}{comparison_text(comparison)}{'[/]' if marker else ''}")
+    if result.headroom is not None:
+        console.print(f"  [dim]headroom: {headroom_text(result.headroom)}[/]")
     console.print()
 
 

@@ -27,6 +27,19 @@ def comparison_text(c: PairedComparison) -> str:
             f"{c.diff:+.3f} [{c.low:+.3f}, {c.high:+.3f}] {verdict} (n={c.n})")
 
 
+def headroom_text(c: PairedComparison) -> str:
+    """"a perfect ranking vs lexical, file MRR: +0.183 [+0.056, +0.329] (n=18): the most any ranking can gain"."""
+    verdict = ("the most any ranking can gain here" if c.significant and c.diff > 0
+               else "too few queries: not even a perfect ranking would be significantly better")
+    return (f"{c.a} vs {c.b}, file {LABELS.get(c.metric, c.metric)}: "
+            f"{c.diff:+.3f} [{c.low:+.3f}, {c.high:+.3f}] (n={c.n}): {verdict}")
+
+
+def _comparison_json(c: PairedComparison) -> dict[str, object]:
+    return {"a": c.a, "b": c.b, "metric": c.metric, "level": "file", "diff": round(c.diff, 6),
+            "low": round(c.low, 6), "high": round(c.high, 6), "n": c.n, "significant": c.significant}
+
+
 def table_rows(result: SuiteResult) -> list[list[str]]:
     """One row per strategy: name, N, file figures, N with symbols, symbol figures."""
     rows = []
@@ -63,9 +76,8 @@ def suite_json(result: SuiteResult) -> dict[str, object]:
                             for q in s.queries],
             } for name, s in result.strategies.items()
         },
-        "comparisons": [{"a": c.a, "b": c.b, "metric": c.metric, "level": "file", "diff": round(c.diff, 6),
-                         "low": round(c.low, 6), "high": round(c.high, 6), "n": c.n,
-                         "significant": c.significant} for c in result.comparisons],
+        "comparisons": [_comparison_json(c) for c in result.comparisons],
+        "headroom": None if result.headroom is None else _comparison_json(result.headroom),
     }
 
 
@@ -90,6 +102,8 @@ def suite_markdown(result: SuiteResult, title: str | None = None, note: str = ""
     if result.comparisons:
         lines += ["", "Paired comparison (bootstrap of per-query differences, 95% CI):", ""]
         lines += [f"- {comparison_text(c)}" for c in result.comparisons]
+    if result.headroom is not None:
+        lines += ["", f"Headroom: {headroom_text(result.headroom)}."]
     if result.unreachable:
         lines += ["", f"{len(result.unreachable)} cases have no gold file in the corpus (counted as misses)."]
     return "\n".join(lines) + "\n"

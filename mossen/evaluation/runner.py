@@ -20,7 +20,7 @@ from indexer.retrieve import DEFAULT_STRATEGY
 from mossen.errors import UsageError
 from mossen.evaluation.cases import Case
 from mossen.evaluation.metrics import (
-    Estimate, PairedComparison, QueryMetrics, compare, query_metrics, summarize,
+    Estimate, PairedComparison, QueryMetrics, compare, paired, query_metrics, summarize,
 )
 
 BASELINES = ("lexical", "dense")
@@ -62,6 +62,7 @@ class SuiteResult:
     comparisons: tuple[PairedComparison, ...] = ()
     best_baseline: str | None = None  # the better of lexical/dense on file-level MRR
     unreachable: tuple[str, ...] = ()  # cases none of whose gold files is in the corpus
+    headroom: PairedComparison | None = None  # a perfect ranking against best_baseline (see `headroom`)
     seconds: float = 0.0
     meta: dict[str, object] = field(default_factory=dict)
 
@@ -120,6 +121,20 @@ def headline_comparisons(results: dict[str, StrategyResult]) -> tuple[tuple[Pair
                  for o in others), best
 
 
+def headroom(results: dict[str, StrategyResult], best: str | None,
+             unreachable: Sequence[str]) -> PairedComparison | None:
+    """A perfect ranking (a gold file first for every case that has one in the corpus) against the
+    best baseline on file-level MRR: the most any ranking could gain on this suite. When even that
+    is not significant, the suite has too few queries to show any ranking better than the baseline."""
+    if best is None or best not in results:
+        return None
+    missing = set(unreachable)
+    baseline = results[best].queries
+    perfect = [0.0 if q.case_id in missing else 1.0 for q in baseline]
+    return paired(perfect, [q.file[HEADLINE_METRIC] for q in baseline], names=("a perfect ranking", best),
+                  metric=HEADLINE_METRIC)
+
+
 def unreachable_cases(corpus_root: Path, cases: Sequence[Case]) -> tuple[str, ...]:
     """Ids of cases none of whose gold files exists in the corpus (they can only miss)."""
     return tuple(c.id for c in cases if not any((corpus_root / g).is_file() for g in c.gold_files))
@@ -143,8 +158,9 @@ def run_suite(repo: Path, settings: IndexSettings, cases: Sequence[Case], strate
     results = {s: StrategyResult(s, tuple(q), summarize(q, "file"), summarize(q, "symbol"))
                for s, q in per_strategy.items()}
     comparisons, best = headline_comparisons(results)
-    return SuiteResult(name, str(corpus), len(cases), results, comparisons, best,
-                       unreachable_cases(corpus, cases), time.monotonic() - started,
+    unreachable = unreachable_cases(corpus, cases)
+    return SuiteResult(name, str(corpus), len(cases), results, comparisons, best, unreachable,
+                       headroom(results, best, unreachable), time.monotonic() - started,
                        {"repo": str(repo), "top_k": top_k, "candidates": candidates})
 
 
