@@ -28,7 +28,7 @@ def comparison_text(c: PairedComparison) -> str:
 
 
 def headroom_text(c: PairedComparison) -> str:
-    """"a perfect ranking vs lexical, file MRR: +0.183 [+0.056, +0.329] (n=18): the most any ranking can gain"."""
+    """"a perfect ranking vs lexical, file MRR: +0.183 [+0.056, +0.329] (n=18): the most any ranking can gain here"."""
     verdict = ("the most any ranking can gain here" if c.significant and c.diff > 0
                else "too few queries: not even a perfect ranking would be significantly better")
     return (f"{c.a} vs {c.b}, file {LABELS.get(c.metric, c.metric)}: "
