@@ -134,7 +134,8 @@ def _headroom_cell(result: SuiteResult) -> str:
     c = result.headroom
     if c is None:
         return "—"
-    return f"{c.diff:+.3f} [{c.low:+.3f}, {c.high:+.3f}]" + ("" if c.significant else " too few queries to show any win")
+    cell = f"{c.diff:+.3f} [{c.low:+.3f}, {c.high:+.3f}]"
+    return cell if c.significant else f"{cell} too few queries to show any win"
 
 
 def _pooled(results: list[SuiteResult], entries: list[Entry]) -> list[str]:
