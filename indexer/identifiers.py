@@ -81,3 +81,34 @@ def named_terms(query: str) -> list[str]:
             if _WORD.fullmatch(word) and len(whole) > 1 and whole not in QUERY_STOPWORDS:
                 found.setdefault(whole, None)
     return list(found)
+
+
+_QUOTED = re.compile(r"`+([^`]+)`+")
+
+
+def quoted_terms(query: str) -> list[str]:
+    """Terms of what a query quotes as code in backticks: "the length of `size`" -> [size]."""
+    return query_terms(" ".join(_QUOTED.findall(query)))
+
+
+_DEFAULT = re.compile(r"=[^,]*")  # `timeout=5`, `n = 0`
+_ANNOTATION = re.compile(r":[^,]*")  # Python's and TypeScript's `url: str`
+_RECEIVERS = frozenset({"self", "cls"})
+
+
+def parameter_terms(symbol: str | None, source: str) -> list[str]:
+    """Terms of a function's parameter names, read from its signature in `source` (a chunk's context
+    and text): `def fetch(url, timeout=5)` -> [url, timeout]; `fetchAll(urlList)` -> [urllist, url, list].
+
+    A question often names what a function takes ("the length of `size`", "retry after `delay`").
+    Empty for a chunk without a symbol or whose signature is not found. Defaults, Python and
+    TypeScript annotations and self/cls are left out; types written C- or Go-style stay in.
+    """
+    if not symbol:
+        return []
+    name = re.escape(symbol.rsplit(".", 1)[-1])
+    found = re.search(name + r"\s*(?:<[^>()]*>)?\s*\(([^)]*)\)", source)
+    if found is None:
+        return []
+    names = _ANNOTATION.sub("", _DEFAULT.sub("", found.group(1)))
+    return [t for t in code_terms(names) if t not in _RECEIVERS]

@@ -1,4 +1,4 @@
-"""Hybrid search: dense vectors + lexical BM25 + symbol and path matches, fused by rank."""
+"""Hybrid search: dense vectors + lexical BM25 + symbol, parameter-name and path matches, fused by rank."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pathspec
 from indexer.embed.base import MODEL_DIM, MODEL_ID, Embedder, bundled_model_path, model_id_for
 from indexer.embed.numpy_minilm import NumpyMiniLM
 from indexer.errors import IndexMissingError, ModelMismatchError
-from indexer.identifiers import named_terms, query_terms
+from indexer.identifiers import named_terms, query_terms, quoted_terms
 from indexer.pipeline import resolve_repo
 from indexer.records import SearchHit
 from indexer.settings import IndexSettings
@@ -46,7 +46,11 @@ STRATEGIES: dict[str, dict[str, object]] = {
     "fusion+tests+file+symbol": {"weights": {**_FUSION, "file_lexical": 0.75, "symbol": 0.5},
                                  "test_weight": 0.25},  # + BM25 over symbol names
     # + files the query names (`run_all`, `indexer.ignore`, "Chunker: ..."), by path
-    "hybrid": {"weights": {**_FUSION, "file_lexical": 0.75, "symbol": 0.5, "named_path": 0.5}, "test_weight": 0.25},
+    "fusion+tests+file+symbol+named": {"weights": {**_FUSION, "file_lexical": 0.75, "symbol": 0.5, "named_path": 0.5},
+                                       "test_weight": 0.25},
+    # + what the query quotes in backticks among parameter names ("the length of `size`": `chunk(array, size)`)
+    "hybrid": {"weights": {**_FUSION, "file_lexical": 0.75, "symbol": 0.5, "named_path": 0.5, "params": 1.0},
+               "test_weight": 0.25},
 }
 DEFAULT_STRATEGY = "hybrid"
 
@@ -59,8 +63,8 @@ class SearchOptions:
     language: str | None = None
     glob: str | None = None  # gitignore-style pattern on the repo-relative path
     weights: dict[str, float] = field(default_factory=lambda: dict(STRATEGIES[DEFAULT_STRATEGY]["weights"]))
-    # FTS5 column weights for the lexical signal: path, symbol, body.
-    column_weights: tuple[float, float, float] = (2.0, 3.0, 1.0)
+    # FTS5 column weights: path, symbol, body (the lexical signal's), params (the params signal's alone).
+    column_weights: tuple[float, float, float, float] = (2.0, 3.0, 1.0, 1.0)
     rrf_k: int = RRF_K
     test_weight: float = STRATEGIES[DEFAULT_STRATEGY]["test_weight"]  # factor for test files unless asked for
 
@@ -218,8 +222,8 @@ class _Query:
         terms = query_terms(query)
         if terms:
             any_term = " OR ".join(f'"{t}"' for t in terms)
-            for signal, match in (("lexical", any_term), ("symbol", f"symbol : ({any_term})"),
-                                  ("path", f"path : ({any_term})")):
+            for signal, match in (("lexical", f"{{path symbol body}} : ({any_term})"),
+                                  ("symbol", f"symbol : ({any_term})"), ("path", f"path : ({any_term})")):
                 if weights.get(signal):
                     chunks[signal] = self.catalog.lexical(match, self.pool, self.options.column_weights)
             if weights.get("file_lexical"):
@@ -227,6 +231,9 @@ class _Query:
         named = " OR ".join(f'"{t}"' for t in named_terms(query)) if weights.get("named_path") else ""
         if named:  # files the query names: `run_all`, `indexer.ignore`, "Chunker: ..."
             files["named_path"] = self.catalog.file_lexical(f"path : ({named})", FILE_POOL, (1.0, 0.0))
+        quoted = " OR ".join(f'"{t}"' for t in quoted_terms(query)) if weights.get("params") else ""
+        if quoted:  # what the query quotes as code, among parameter names: "the length of `size`"
+            chunks["params"] = self.catalog.lexical(f"params : ({quoted})", self.pool, self.options.column_weights)
         if query.strip() and weights.get("dense"):
             chunks["dense"] = self.searcher.dense(query, self.pool, self.options.language)
             chunks["dense"] = self._with_pending(chunks["dense"], chunks.get("lexical", []))

@@ -75,7 +75,7 @@ def build_server(worker: Worker) -> MCPServer:
         language: Annotated[str | None, Field(description="Only this language, e.g. python, go, tsx.")] = None,
         path_glob: Annotated[str | None, Field(description="Only paths matching this gitignore-style pattern, e.g. 'src/**/*.py'.")] = None,
     ) -> CallToolResult:
-        """Hybrid code search (dense embeddings + BM25 over chunks, files, symbol names and the paths the query names, fused by rank), best first.
+        """Hybrid code search (dense embeddings + BM25 over chunks, files, symbol and parameter names and the paths the query names, fused by rank), best first.
 
         Returns the `mossen search --json` array: path (repo-relative), start_line, end_line, symbol,
         language, score, kind, scores. Follow a hit with read_chunk(path, start_line, end_line).

@@ -1,4 +1,5 @@
-"""Ranking: signals collected once and fused under any weighting, and the signal of named code.
+"""Ranking: signals collected once and fused under any weighting, the signal of named code and that of
+parameter names.
 
 Real git, real tree-sitter, a real index in tmp_path, real embeddings.
 """
@@ -22,7 +23,7 @@ FILES = {
                         '    """The summary table of every run, one row per suite, with its figures."""\n'
                         '    return "\\n".join(map(str, rows))\n',
 }
-ALL = {"dense": 1.0, "lexical": 1.0, "symbol": 1.0, "file_lexical": 1.0, "named_path": 1.0}
+ALL = {"dense": 1.0, "lexical": 1.0, "symbol": 1.0, "file_lexical": 1.0, "named_path": 1.0, "params": 1.0}
 
 
 @pytest.fixture
@@ -63,3 +64,12 @@ def test_prose_names_nothing_so_the_signal_is_silent(searcher: Searcher) -> None
     signals = searcher.signals("the summary table of every run", SearchOptions(weights=ALL))
     assert "named_path" not in signals.files
 
+
+def test_a_parameter_the_query_mentions_finds_the_function_taking_it(searcher: Searcher) -> None:
+    signals = searcher.signals("one line for each of the `counts`", SearchOptions(weights=ALL))
+    [(chunk_id, _)] = signals.chunks["params"]  # summary(counts) alone takes counts
+    assert searcher.catalog.chunk_rows([chunk_id])[chunk_id].chunk.symbol == "summary"
+    hits = searcher.fuse(signals, SearchOptions(weights={"params": 1.0}))
+    assert hits[0].symbol == "summary"
+    # unquoted, `counts` is just a word of the question: the signal stays silent
+    assert "params" not in searcher.signals("one line for each of the counts", SearchOptions(weights=ALL)).chunks

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from indexer.identifiers import code_terms
+from indexer.identifiers import code_terms, parameter_terms
 from indexer.records import Chunk
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(
-    path, symbol, body, tokenize = "porter unicode61 remove_diacritics 2"
+    path, symbol, body, params, tokenize = "porter unicode61 remove_diacritics 2"
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS file_terms USING fts5(
     path, body, tokenize = "porter unicode61 remove_diacritics 2"
@@ -182,8 +182,9 @@ class Catalog:
                  c.context, c.text, item.text_hash),
             )
             self._db.execute(
-                "INSERT INTO terms(rowid, path, symbol, body) VALUES (?, ?, ?, ?)",
-                (cur.lastrowid, path_terms, " ".join(code_terms(c.symbol or "")), body),
+                "INSERT INTO terms(rowid, path, symbol, body, params) VALUES (?, ?, ?, ?, ?)",
+                (cur.lastrowid, path_terms, " ".join(code_terms(c.symbol or "")), body,
+                 " ".join(parameter_terms(c.symbol, f"{c.context}\n{c.text}"))),
             )
             self._db.execute("DELETE FROM dead WHERE chunk_id = ?", (item.chunk_id,))  # alive again
             if item.chunk_id not in keep_vectors:
@@ -263,11 +264,13 @@ class Catalog:
         ):
             yield ChunkRow(Chunk(*r[1:9]), r[0], r[9])
 
-    def lexical(self, match: str, limit: int, weights: tuple[float, float, float]) -> list[tuple[str, float]]:
-        """Chunk ids ranked by FTS5 BM25 (higher is better) for an FTS5 MATCH expression."""
+    def lexical(self, match: str, limit: int,
+                weights: tuple[float, float, float, float]) -> list[tuple[str, float]]:
+        """Chunk ids ranked by FTS5 BM25 (higher is better) for an FTS5 MATCH expression; `weights`
+        are the columns' (path, symbol, body, params)."""
         rows = self._db.execute(
-            "SELECT chunks.id, -bm25(terms, ?, ?, ?) AS s FROM terms JOIN chunks ON chunks.rowid = terms.rowid"
-            " WHERE terms MATCH ? ORDER BY bm25(terms, ?, ?, ?) LIMIT ?",
+            "SELECT chunks.id, -bm25(terms, ?, ?, ?, ?) AS s FROM terms JOIN chunks ON chunks.rowid = terms.rowid"
+            " WHERE terms MATCH ? ORDER BY bm25(terms, ?, ?, ?, ?) LIMIT ?",
             (*weights, match, *weights, limit),
         )
         return [(r[0], float(r[1])) for r in rows]

@@ -32,7 +32,7 @@ def search_command(
     no_server: bool = typer.Option(False, "--no-server", help="Search in this process; neither use nor start the warm search server."),
     index_dir: Optional[Path] = typer.Option(None, "--index-dir", help="Folder holding all indexes ($MOSSEN_INDEX_DIR)."),
 ) -> None:
-    """Search the index: dense vectors, BM25 over chunks, files, symbol names and named paths, fused by rank.
+    """Search the index: dense vectors, BM25 over chunks, files, symbol and parameter names and named paths, fused by rank.
 
     Files the query names are matched by path: a word written as code
     (`run_all`, `indexer.ignore`, `parseArgs`) or a leading "scope:".
