@@ -63,8 +63,8 @@ class SearchOptions:
     language: str | None = None
     glob: str | None = None  # gitignore-style pattern on the repo-relative path
     weights: dict[str, float] = field(default_factory=lambda: dict(STRATEGIES[DEFAULT_STRATEGY]["weights"]))
-    # FTS5 column weights: path, symbol, body (the lexical signal's), params (the params signal's alone).
-    column_weights: tuple[float, float, float, float] = (2.0, 3.0, 1.0, 1.0)
+    # FTS5 column weights for the lexical signal: path, symbol, body.
+    column_weights: tuple[float, float, float] = (2.0, 3.0, 1.0)
     rrf_k: int = RRF_K
     test_weight: float = STRATEGIES[DEFAULT_STRATEGY]["test_weight"]  # factor for test files unless asked for
 
@@ -222,8 +222,8 @@ class _Query:
         terms = query_terms(query)
         if terms:
             any_term = " OR ".join(f'"{t}"' for t in terms)
-            for signal, match in (("lexical", f"{{path symbol body}} : ({any_term})"),
-                                  ("symbol", f"symbol : ({any_term})"), ("path", f"path : ({any_term})")):
+            for signal, match in (("lexical", any_term), ("symbol", f"symbol : ({any_term})"),
+                                  ("path", f"path : ({any_term})")):
                 if weights.get(signal):
                     chunks[signal] = self.catalog.lexical(match, self.pool, self.options.column_weights)
             if weights.get("file_lexical"):
@@ -233,7 +233,7 @@ class _Query:
             files["named_path"] = self.catalog.file_lexical(f"path : ({named})", FILE_POOL, (1.0, 0.0))
         quoted = " OR ".join(f'"{t}"' for t in quoted_terms(query)) if weights.get("params") else ""
         if quoted:  # what the query quotes as code, among parameter names: "the length of `size`"
-            chunks["params"] = self.catalog.lexical(f"params : ({quoted})", self.pool, self.options.column_weights)
+            chunks["params"] = self.catalog.parameters(quoted, self.pool)
         if query.strip() and weights.get("dense"):
             chunks["dense"] = self.searcher.dense(query, self.pool, self.options.language)
             chunks["dense"] = self._with_pending(chunks["dense"], chunks.get("lexical", []))

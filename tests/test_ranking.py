@@ -73,3 +73,14 @@ def test_a_parameter_the_query_mentions_finds_the_function_taking_it(searcher: S
     assert hits[0].symbol == "summary"
     # unquoted, `counts` is just a word of the question: the signal stays silent
     assert "params" not in searcher.signals("one line for each of the counts", SearchOptions(weights=ALL)).chunks
+
+
+def test_a_parameter_renamed_away_is_no_longer_found(tmp_path: Path, settings: IndexSettings) -> None:
+    repo = make_repo(tmp_path / "repo", {"net.py": "def fetch(url, timeout):\n    return url\n"})
+    index_repo(repo, settings)
+    (repo / "net.py").write_text("def fetch(url, deadline):\n    return url\n")
+    index_repo(repo, settings)
+    with Searcher(repo, settings) as searcher:
+        assert searcher.signals("give up after `timeout`", SearchOptions(weights=ALL)).chunks["params"] == []
+        [(chunk_id, _)] = searcher.signals("give up after `deadline`", SearchOptions(weights=ALL)).chunks["params"]
+        assert searcher.catalog.chunk_rows([chunk_id])[chunk_id].chunk.symbol == "fetch"

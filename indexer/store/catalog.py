@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 from indexer.identifiers import code_terms, parameter_terms
 from indexer.records import Chunk
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,7 +37,10 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(
-    path, symbol, body, params, tokenize = "porter unicode61 remove_diacritics 2"
+    path, symbol, body, tokenize = "porter unicode61 remove_diacritics 2"
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS param_terms USING fts5(
+    params, tokenize = "porter unicode61 remove_diacritics 2"
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS file_terms USING fts5(
     path, body, tokenize = "porter unicode61 remove_diacritics 2"
@@ -146,6 +149,7 @@ class Catalog:
             self._db.execute("DELETE FROM file_terms WHERE rowid IN (SELECT rowid FROM files WHERE path = ?)", (path,))
             rows = list(self._db.execute("SELECT rowid, id FROM chunks WHERE path = ?", (path,)))
             self._db.executemany("DELETE FROM terms WHERE rowid = ?", [(r[0],) for r in rows])
+            self._db.executemany("DELETE FROM param_terms WHERE rowid = ?", [(r[0],) for r in rows])
             self._db.executemany("DELETE FROM pending WHERE chunk_id = ?", [(r[1],) for r in rows])
             self._db.executemany("INSERT OR IGNORE INTO dead(chunk_id) VALUES (?)", [(r[1],) for r in rows])
             self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
@@ -182,10 +186,13 @@ class Catalog:
                  c.context, c.text, item.text_hash),
             )
             self._db.execute(
-                "INSERT INTO terms(rowid, path, symbol, body, params) VALUES (?, ?, ?, ?, ?)",
-                (cur.lastrowid, path_terms, " ".join(code_terms(c.symbol or "")), body,
-                 " ".join(parameter_terms(c.symbol, f"{c.context}\n{c.text}"))),
+                "INSERT INTO terms(rowid, path, symbol, body) VALUES (?, ?, ?, ?)",
+                (cur.lastrowid, path_terms, " ".join(code_terms(c.symbol or "")), body),
             )
+            params = parameter_terms(c.symbol, f"{c.context}\n{c.text}")
+            if params:  # its own table: its statistics leave the lexical signal's BM25 as it was
+                self._db.execute("INSERT INTO param_terms(rowid, params) VALUES (?, ?)",
+                                 (cur.lastrowid, " ".join(params)))
             self._db.execute("DELETE FROM dead WHERE chunk_id = ?", (item.chunk_id,))  # alive again
             if item.chunk_id not in keep_vectors:
                 self._db.execute("INSERT OR IGNORE INTO pending(chunk_id) VALUES (?)", (item.chunk_id,))
@@ -264,14 +271,21 @@ class Catalog:
         ):
             yield ChunkRow(Chunk(*r[1:9]), r[0], r[9])
 
-    def lexical(self, match: str, limit: int,
-                weights: tuple[float, float, float, float]) -> list[tuple[str, float]]:
-        """Chunk ids ranked by FTS5 BM25 (higher is better) for an FTS5 MATCH expression; `weights`
-        are the columns' (path, symbol, body, params)."""
+    def lexical(self, match: str, limit: int, weights: tuple[float, float, float]) -> list[tuple[str, float]]:
+        """Chunk ids ranked by FTS5 BM25 (higher is better) for an FTS5 MATCH expression."""
         rows = self._db.execute(
-            "SELECT chunks.id, -bm25(terms, ?, ?, ?, ?) AS s FROM terms JOIN chunks ON chunks.rowid = terms.rowid"
-            " WHERE terms MATCH ? ORDER BY bm25(terms, ?, ?, ?, ?) LIMIT ?",
+            "SELECT chunks.id, -bm25(terms, ?, ?, ?) AS s FROM terms JOIN chunks ON chunks.rowid = terms.rowid"
+            " WHERE terms MATCH ? ORDER BY bm25(terms, ?, ?, ?) LIMIT ?",
             (*weights, match, *weights, limit),
+        )
+        return [(r[0], float(r[1])) for r in rows]
+
+    def parameters(self, match: str, limit: int) -> list[tuple[str, float]]:
+        """Chunk ids ranked by FTS5 BM25 over the parameter names of their signatures."""
+        rows = self._db.execute(
+            "SELECT chunks.id, -bm25(param_terms) FROM param_terms JOIN chunks ON chunks.rowid = param_terms.rowid"
+            " WHERE param_terms MATCH ? ORDER BY bm25(param_terms) LIMIT ?",
+            (match, limit),
         )
         return [(r[0], float(r[1])) for r in rows]
 
