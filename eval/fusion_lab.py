@@ -33,6 +33,7 @@ from run_all import Entry, corpus_folder, entry_cases, eval_settings, load_manif
 
 from indexer import STRATEGIES, IndexSettings, Searcher, identifiers, index_repo, retrieve, strategy_options
 from indexer.retrieve import DEFAULT_STRATEGY, SearchOptions, Signals
+from indexer.store import catalog
 from indexer.settings import DEFAULT_EMBED_BACKEND
 from mossen.evaluation.cases import Case
 from mossen.evaluation.docstrings import strip_docstrings
@@ -97,9 +98,10 @@ def score_suite(entry: Entry, configs: dict[str, SearchOptions], settings: Index
 def cached_signals(searcher: Searcher, entry: Entry, cases: list[Case], collect: SearchOptions) -> dict[str, Signals]:
     """Every case's signals by query, read from the cache when the index holds the same chunks and the same
     signals were collected by the same code (chunk ids derive from content, so a re-stripped copy keeps its
-    cache; an edit of the ranking or identifier code does not)."""
+    cache; an edit of the ranking, identifier or catalog code does not)."""
     chunks = hashlib.sha256("\n".join(sorted(searcher.catalog.all_chunk_ids())).encode()).hexdigest()[:16]
-    code = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (retrieve, identifiers))).hexdigest()[:16]
+    code = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (retrieve, identifiers, catalog)))
+    code = code.hexdigest()[:16]
     key = f"{entry.name}|{sorted(collect.weights)}|{collect.glob}|{collect.top_k}|{chunks}|{code}"
     path = eval_cache_root() / "fusion-lab" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.pickle"
     if path.exists():
