@@ -91,6 +91,7 @@ def quoted_terms(query: str) -> list[str]:
     return query_terms(" ".join(_QUOTED.findall(query)))
 
 
+_SIGNATURE = re.compile(r"\s*(?:<[^>()]*>)?\s*\(([^)]*)\)")  # after the name: generics, then (parameters)
 _DEFAULT = re.compile(r"=[^,]*")  # `timeout=5`, `n = 0`
 _ANNOTATION = re.compile(r":[^,]*")  # Python's and TypeScript's `url: str`
 _RECEIVERS = frozenset({"self", "cls"})
@@ -104,11 +105,12 @@ def parameter_terms(symbol: str | None, source: str) -> list[str]:
     Empty for a chunk without a symbol or whose signature is not found. Defaults, Python and
     TypeScript annotations and self/cls are left out; types written C- or Go-style stay in.
     """
-    if not symbol:
-        return []
-    name = re.escape(symbol.rsplit(".", 1)[-1])
-    found = re.search(name + r"\s*(?:<[^>()]*>)?\s*\(([^)]*)\)", source)
-    if found is None:
-        return []
-    names = _ANNOTATION.sub("", _DEFAULT.sub("", found.group(1)))
-    return [t for t in code_terms(names) if t not in _RECEIVERS]
+    name = symbol.rsplit(".", 1)[-1] if symbol else ""
+    at = source.find(name) if name else -1
+    while at != -1:  # str.find and one compiled pattern: indexing calls this for every chunk
+        found = _SIGNATURE.match(source, at + len(name))
+        if found is not None:
+            names = _ANNOTATION.sub("", _DEFAULT.sub("", found.group(1)))
+            return [t for t in code_terms(names) if t not in _RECEIVERS]
+        at = source.find(name, at + 1)
+    return []
