@@ -19,7 +19,7 @@ def index_exists(repo: Path, settings: IndexSettings) -> bool:
 
 
 def index_status(repo: Path, settings: IndexSettings) -> IndexStatus:
-    """Counts, model, size, last run, and how many files changed since (by stat)."""
+    """Counts, model, size, last run, and how many files changed since (by stat; racy files are not counted)."""
     repo = resolve_repo(repo)
     layout = IndexLayout.for_repo(repo, settings)
     if not layout.exists:
@@ -33,6 +33,6 @@ def index_status(repo: Path, settings: IndexSettings) -> IndexStatus:
             repo=str(repo), index_dir=str(layout.folder), exists=True, files=files, chunks=chunks,
             languages=languages, model=catalog.get_meta("model"), dimension=int(dim) if dim else None,
             size_bytes=layout.size_bytes(), last_indexed=float(last) if last else None,
-            stale_files=len(plan.to_read) + len(plan.deleted), skipped_files=skipped,
+            stale_files=plan.changed_by_stat, skipped_files=skipped,
             pending_chunks=catalog.pending_count(),
         )

@@ -5,12 +5,14 @@ Real git, real tree-sitter, real Chroma in tmp_path, real embeddings.
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from indexer import IndexSettings, SearchOptions, index_repo, search
+from indexer import IndexSettings, SearchOptions, index_repo, index_status, search
 from indexer.verify import verify_index
 from tests.conftest import git, make_repo
 
@@ -146,6 +148,19 @@ def test_touch_without_change_rereads_but_does_not_rechunk(repo: Path, settings:
     (repo / "pool.py").write_text(POOL)  # same bytes, new mtime
     report = index_repo(repo, settings)
     assert report.files_changed == 0 and report.embedded == 0 and report.chunks_added == 0
+
+
+def test_file_indexed_in_its_modification_tick_is_rehashed_but_not_called_stale(
+        repo: Path, settings: IndexSettings) -> None:
+    soon = time.time_ns() + 1_000_000_000  # indexed within RACY_NS of its mtime: it may change unseen
+    os.utime(repo / "pool.py", ns=(soon, soon))
+    index_repo(repo, settings)
+    assert index_status(repo, settings).stale_files == 0  # same stat as the manifest: nothing says it changed
+    (repo / "pool.py").write_text(POOL.replace("idle", "IDLE"))  # same size, and the same mtime restored:
+    os.utime(repo / "pool.py", ns=(soon, soon))  # only a re-read can see this change
+    assert index_repo(repo, settings).files_changed == 1
+    (repo / "retry.py").write_text(RETRY + "\n# edited\n")
+    assert index_status(repo, settings).stale_files == 1
 
 
 def test_file_becoming_unreadable_as_text_is_dropped(repo: Path, settings: IndexSettings) -> None:
