@@ -24,7 +24,7 @@ class Plan:
     to_read: tuple[Candidate, ...]
     deleted: tuple[str, ...]
     unchanged: int
-    racy: int = 0
+    racy: int
 
     @property
     def changed_by_stat(self) -> int:
